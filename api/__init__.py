@@ -1,0 +1,1 @@
+"""posd HTTP + WebSocket API (aiohttp)."""

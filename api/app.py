@@ -1,0 +1,101 @@
+"""The aiohttp application: middlewares, routes, WebSocket hub, OpenAPI, console."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from importlib import resources
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from api.endpoints import Call, Endpoint, add_routes
+from api.events_ws import EVENTS_PATH, SOCKETS, close_all_sockets, events_handler
+from api.guard import GuardPolicy, make_guard
+from api.openapi import build_openapi
+from api.problems import ApiError, from_posd_error, problem_response
+from api.routes import DAEMON, ENDPOINTS
+from daemon.events import encode_json
+from daemon.service import Daemon
+from drivers.errors import PosdError
+
+_LOGGER = logging.getLogger(__name__)
+
+GUARD = web.AppKey("guard", GuardPolicy)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+
+
+def make_problem_middleware(policy: GuardPolicy) -> Middleware:
+    @web.middleware
+    async def problems(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as err:
+            error = err
+        except PosdError as err:
+            error = from_posd_error(err)
+        except web.HTTPException as err:
+            if err.status < 400:
+                raise
+            error = ApiError(_HTTP_CODES.get(err.status, "invalid_request"), err.text or err.reason)
+            if err.status == 413:
+                error = ApiError(
+                    "body_too_large", f"body larger than {request.app[DAEMON].config.server.max_body_bytes} bytes"
+                )
+        except Exception:
+            _LOGGER.exception("unhandled error in %s %s", request.method, request.path)
+            error = ApiError("internal_error")
+        headers = {}
+        origin = request.headers.get("Origin")
+        if origin is not None and origin in policy.origins:
+            headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+        if error.code == "unauthorized":
+            headers["WWW-Authenticate"] = "Bearer"
+        return problem_response(error, headers)
+
+    return problems
+
+
+def build_app(daemon: Daemon) -> web.Application:
+    server = daemon.config.server
+    policy = GuardPolicy(
+        tokens=daemon.tokens, extra_hosts=list(server.allowed_hosts), extra_origins=list(server.allowed_origins)
+    )
+    app = web.Application(
+        middlewares=[make_problem_middleware(policy), make_guard(policy)],
+        client_max_size=server.max_body_bytes,
+    )
+    app[DAEMON] = daemon
+    app[GUARD] = policy
+    app[SOCKETS] = set()
+    openapi_document = encode_json(build_openapi(ENDPOINTS, daemon.version))
+
+    async def get_openapi(call: Call) -> web.Response:
+        return web.Response(body=openapi_document, content_type="application/json")
+
+    async def get_console(call: Call) -> web.Response:
+        page = resources.files("api").joinpath("static/console.html").read_bytes()
+        return web.Response(
+            body=page,
+            content_type="text/html",
+            headers={
+                "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws:; "
+                "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+                "X-Frame-Options": "DENY",
+            },
+        )
+
+    add_routes(app, ENDPOINTS)
+    add_routes(
+        app,
+        (
+            Endpoint("GET", "/api/v1/openapi.json", get_openapi, "public", "This document", tag="daemon"),
+            Endpoint("GET", "/", get_console, "public", "Technician console", response_media="text/html", tag="daemon"),
+        ),
+    )
+    app.router.add_get(EVENTS_PATH, events_handler)
+    app.on_shutdown.append(close_all_sockets)
+    return app

@@ -1,0 +1,117 @@
+"""Endpoint table: one declaration per route drives the aiohttp router, scope checks, body and query
+validation, and the OpenAPI document — so the served contract and the handlers cannot drift apart."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from api.guard import principal_of
+from api.problems import ApiError
+from daemon.config import Scope
+
+_LOGGER = logging.getLogger(__name__)
+
+Access = Scope | Literal["any", "public"]
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a handler gets: the request plus its validated body and query."""
+
+    request: web.Request
+    body: Any
+    query: Any
+
+    def match(self, name: str) -> str:
+        return self.request.match_info[name]
+
+
+HandlerResult = BaseModel | web.StreamResponse
+EndpointHandler = Callable[[Call], Awaitable[HandlerResult]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: EndpointHandler
+    access: Access
+    summary: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    response_media: str = "application/json"
+    status: int = 200
+    errors: Sequence[str] = ()
+    tag: str = "devices"
+    description: str = ""
+
+
+def validation_problem(err: ValidationError, where: str) -> ApiError:
+    errors = [
+        {"loc": ".".join(str(p) for p in e["loc"]) or where, "msg": e["msg"], "type": e["type"]}
+        for e in err.errors(include_url=False)
+    ]
+    first = errors[0]
+    return ApiError("invalid_request", f"{where} {first['loc']}: {first['msg']}", errors=errors)
+
+
+def _check_access(request: web.Request, access: Access) -> None:
+    if access == "public":
+        return
+    principal = principal_of(request)
+    if principal is None:
+        raise ApiError("unauthorized")
+    if access != "any" and not principal.allows(access):
+        raise ApiError("insufficient_scope", f"this needs the {access!r} scope", required_scope=access)
+
+
+async def _parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    raw = await request.read()
+    try:
+        data = json.loads(raw) if raw.strip() else {}
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ApiError("invalid_json", f"body is not JSON: {err}") from err
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise validation_problem(err, "body") from err
+
+
+def _parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as err:
+        raise validation_problem(err, "query") from err
+
+
+def json_response(model: BaseModel, status: int = 200) -> web.Response:
+    return web.Response(
+        body=model.model_dump_json(exclude_none=False).encode(), status=status, content_type="application/json"
+    )
+
+
+def wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        _check_access(request, endpoint.access)
+        body = await _parse_body(request, endpoint.body) if endpoint.body is not None else None
+        query = _parse_query(request, endpoint.query) if endpoint.query is not None else None
+        result = await endpoint.handler(Call(request, body, query))
+        if isinstance(result, web.StreamResponse):
+            return result
+        return json_response(result, endpoint.status)
+
+    handle.__name__ = endpoint.handler.__name__
+    return handle
+
+
+def add_routes(app: web.Application, endpoints: Sequence[Endpoint]) -> None:
+    for endpoint in endpoints:
+        app.router.add_route(endpoint.method, endpoint.path, wrap(endpoint))

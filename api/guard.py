@@ -1,0 +1,93 @@
+"""The request guard: Host and exact-match Origin allowlists, CORS preflight, bearer token, JSON state changes.
+
+It runs on every request and every WebSocket upgrade, before any handler. Why each check exists:
+- Host: DNS rebinding makes a hostile page same-origin with us; only the Host header gives it away.
+- Origin: browsers do not apply CORS to WebSocket upgrades or to "simple" requests; we compare exactly.
+- JSON + token on state changes: a form post, text/plain or no-cors fetch can never change state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from api.problems import ApiError
+from daemon.security import Principal, TokenStore, bearer_token
+
+PRINCIPAL_KEY = "posd.principal"
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CORS_ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key"
+CORS_ALLOW_METHODS = "GET, POST, DELETE, OPTIONS"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class GuardPolicy:
+    tokens: TokenStore
+    extra_hosts: list[str] = field(default_factory=list)
+    extra_origins: list[str] = field(default_factory=list)
+    port: int = 0
+    hosts: frozenset[str] = frozenset()
+    origins: frozenset[str] = frozenset()
+
+    def bind(self, port: int) -> None:
+        """Set the bound port: the daemon's own hosts and origins follow from it."""
+        self.port = port
+        own = ("127.0.0.1", "localhost", "[::1]")
+        hosts = {f"{h}:{port}" for h in own}
+        if port == 80:
+            hosts.update(own)
+        self.hosts = frozenset(hosts | {h.lower() for h in self.extra_hosts})
+        self.origins = frozenset({f"http://{h}:{port}" for h in own} | set(self.extra_origins))
+
+
+def principal_of(request: web.Request) -> Principal | None:
+    principal: Principal | None = request.get(PRINCIPAL_KEY)
+    return principal
+
+
+def _cors_headers(origin: str) -> dict[str, str]:
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+
+
+def make_guard(policy: GuardPolicy) -> Middleware:
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        host = request.headers.get("Host", "").lower()
+        if host not in policy.hosts:
+            raise ApiError("forbidden_host", f"Host {host!r} is not allowed")
+        origin = request.headers.get("Origin")
+        if origin is not None and origin not in policy.origins:
+            raise ApiError("forbidden_origin", f"Origin {origin!r} is not allowed")
+
+        if request.method == "OPTIONS" and origin is not None:
+            headers = {
+                **_cors_headers(origin),
+                "Access-Control-Allow-Methods": CORS_ALLOW_METHODS,
+                "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+                "Access-Control-Max-Age": "600",
+            }
+            if request.headers.get("Access-Control-Request-Private-Network") == "true":
+                # Chrome's Local Network Access preflight: allowed origins may reach this loopback service.
+                headers["Access-Control-Allow-Private-Network"] = "true"
+            return web.Response(status=204, headers=headers)
+
+        request[PRINCIPAL_KEY] = policy.tokens.authenticate(bearer_token(request.headers.get("Authorization")))
+        if request.method in STATE_CHANGING:
+            if request[PRINCIPAL_KEY] is None:
+                raise ApiError("unauthorized")
+            has_body = request.method != "DELETE" or request.can_read_body
+            if has_body and request.content_type != "application/json":
+                raise ApiError(
+                    "unsupported_media_type", f"Content-Type {request.content_type!r}; send application/json"
+                )
+        response = await handler(request)
+        if origin is not None and not response.prepared:
+            response.headers.update(_cors_headers(origin))
+        return response
+
+    return guard

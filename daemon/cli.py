@@ -1,0 +1,100 @@
+"""``posd`` command line. This is the composition root: the one module that wires the api package to the daemon."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from daemon import __version__
+from daemon.config import LoadedConfig, load_config
+from daemon.service import Daemon
+from drivers.errors import ConfigError
+from drivers.registry import DriverRegistry
+
+_LOGGER = logging.getLogger("posd")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="posd", description="Point-of-sale hardware daemon")
+    parser.add_argument("--version", action="version", version=f"posd {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the daemon")
+    serve.add_argument("--config", type=Path, help="TOML config file (default /etc/posd/posd.toml, or $POSD_CONFIG)")
+    serve.add_argument("--simulate", action="store_true", help="add one simulated device of each kind")
+    serve.add_argument("--host", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 7117; 0 picks a free one)")
+    serve.add_argument("--state-dir", type=Path, help="state directory (tokens, databases)")
+    serve.add_argument("--check-config", action="store_true", help="validate the configuration and exit")
+    commands.add_parser("drivers", help="list the drivers this installation knows")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    server = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    if server:
+        overrides["server"] = server
+    if args.state_dir is not None:
+        overrides["state_dir"] = str(args.state_dir)
+    return overrides
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _serve(args: argparse.Namespace, loaded: LoadedConfig, registry: DriverRegistry) -> int:
+    from api.server import HttpServer, serve  # composition root: the only daemon module that knows the API
+
+    daemon = Daemon(loaded, registry, simulate=args.simulate)
+
+    def ready(http: HttpServer) -> None:
+        mode = " (simulate mode)" if args.simulate else ""
+        print(f"posd {__version__} ready on {http.url}{mode}", flush=True)
+        print(f"admin token: {daemon.state_dir / 'admin.token'}", flush=True)
+
+    try:
+        asyncio.run(serve(daemon, None, None, ready))
+    except OSError as err:
+        print(f"posd: cannot listen on {loaded.config.server.host}:{loaded.config.server.port}: {err}", file=sys.stderr)
+        return 1
+    except ConfigError as err:
+        print(f"posd: configuration error:\n{err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        registry = DriverRegistry.with_plugins()
+    except ConfigError as err:
+        print(f"posd: {err}", file=sys.stderr)
+        return 2
+    if args.command == "drivers":
+        for spec in registry.specs():
+            sim = " (simulator)" if spec.simulator else ""
+            print(f"{spec.name:<18} {spec.driver.kind.value:<8} {spec.description}{sim}")
+        return 0
+    try:
+        loaded = load_config(args.config, registry, overrides=_overrides(args))
+    except ConfigError as err:
+        print(f"posd: configuration error:\n{err}", file=sys.stderr)
+        return 2
+    if args.check_config:
+        print(f"{loaded.source}: OK ({len(loaded.devices)} devices)")
+        return 0
+    _configure_logging(loaded.config.log_level)
+    return _serve(args, loaded, registry)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

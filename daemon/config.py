@@ -1,0 +1,291 @@
+"""Configuration: a TOML file plus ``POSD_*`` environment overrides, validated by pydantic.
+
+Every error names where the bad value came from (the file, or the environment variable), the key,
+and what is wrong, e.g. ``/etc/posd/posd.toml: devices[1] (id 'scale-1').transport.baudrate: Input
+should be greater than 0``.
+
+Environment overrides: ``POSD_<KEY>`` for top-level keys and ``POSD_<SECTION>__<KEY>`` for nested ones
+(``POSD_SERVER__PORT=7200``). Values are read as TOML values when they parse as one (numbers, booleans,
+arrays), otherwise as strings. ``POSD_CONFIG`` names the config file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from drivers.errors import ConfigError
+from drivers.registry import DriverRegistry, DriverSpec
+from drivers.transports import PeerSettings, TransportSettings
+
+DEFAULT_CONFIG_PATH = Path("/etc/posd/posd.toml")
+DEFAULT_PORT = 7117
+ENV_PREFIX = "POSD_"
+ENV_CONFIG_PATH = "POSD_CONFIG"
+
+Scope = Literal["print", "display", "scale", "scanner", "drawer", "admin"]
+SCOPES: tuple[Scope, ...] = ("print", "display", "scale", "scanner", "drawer", "admin")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerConfig(_Strict):
+    host: str = Field(
+        "127.0.0.1", description="Bind address. Loopback by default; anything else is a deliberate choice."
+    )
+    port: int = Field(DEFAULT_PORT, ge=0, lt=65536)
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Extra Host header values accepted (besides 127.0.0.1, localhost and [::1] on the bound port).",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API, compared by exact string equality.",
+    )
+    max_body_bytes: int = Field(4 * 1024 * 1024, gt=0)
+    max_ws_message_bytes: int = Field(64 * 1024, gt=0)
+    ws_heartbeat_s: float = Field(20.0, gt=0)
+    ws_auth_timeout_s: float = Field(5.0, gt=0)
+    shutdown_timeout_s: float = Field(5.0, gt=0)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_are_exact(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin.endswith("/") or "://" not in origin or "*" in origin:
+                raise ValueError(f"{origin!r} is not an origin like 'https://pos.example.com' (no path, no wildcard)")
+        return origins
+
+
+class EventsConfig(_Strict):
+    ring_size: int = Field(16384, ge=10000, description="Events kept for replay with since=.")
+    subscriber_soft_limit: int = Field(1024, gt=0)
+    subscriber_hard_limit: int = Field(8192, gt=0)
+    slow_grace_s: float = Field(5.0, gt=0)
+
+
+class SupervisorConfig(_Strict):
+    backoff_initial_s: float = Field(0.5, gt=0)
+    backoff_max_s: float = Field(30.0, gt=0)
+    stable_after_s: float = Field(10.0, gt=0, description="A session this long resets the backoff.")
+    open_timeout_s: float = Field(3.0, gt=0)
+
+
+class TokenConfig(_Strict):
+    secret: SecretStr = Field(min_length=16)
+    scopes: list[Scope] = Field(min_length=1)
+
+
+class DeviceConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+    driver: str
+    name: str | None = None
+    enabled: bool = True
+    transport: TransportSettings
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Config(_Strict):
+    state_dir: Path | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    events: EventsConfig = Field(default_factory=EventsConfig)
+    supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig)
+    tokens: dict[str, TokenConfig] = Field(default_factory=dict)
+    devices: list[DeviceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Config:
+        seen: set[str] = set()
+        for device in self.devices:
+            if device.id in seen:
+                raise ValueError(f"device id {device.id!r} is used twice")
+            seen.add(device.id)
+        return self
+
+
+@dataclass(frozen=True)
+class ResolvedDevice:
+    config: DeviceConfig
+    spec: DriverSpec
+    options: BaseModel
+    simulated: bool = False
+
+
+@dataclass
+class LoadedConfig:
+    config: Config
+    source: str
+    devices: list[ResolvedDevice] = field(default_factory=list)
+
+
+def default_state_dir() -> Path:
+    if systemd_dir := os.environ.get("STATE_DIRECTORY"):
+        return Path(systemd_dir.split(":")[0])
+    if os.geteuid() == 0:
+        return Path("/var/lib/posd")
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "posd"
+
+
+def _env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[tuple[str, ...], str]:
+    """Overlay POSD_* variables on ``data``; return which key paths came from which variable."""
+    origins: dict[tuple[str, ...], str] = {}
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX) or name == ENV_CONFIG_PATH:
+            continue
+        path = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
+        if not all(path):
+            raise ConfigError(f"environment {name}: empty key part")
+        node = data
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"environment {name}: {'.'.join(path[:-1])} is not a table")
+            node = child
+        node[path[-1]] = _env_value(env[name])
+        origins[path] = name
+    return origins
+
+
+def _format_loc(loc: tuple[int | str, ...], data: Any) -> str:
+    """Render a pydantic error location against the input, skipping union tags (``transport.serial``)."""
+    out = ""
+    node = data
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            if isinstance(node, list) and part < len(node):
+                node = node[part]
+                if isinstance(node, dict) and "id" in node and out.startswith("devices"):
+                    out += f" (id {node['id']!r})"
+            else:
+                node = None
+            continue
+        if isinstance(node, dict) and part not in node and node.get("type") == part:
+            continue  # a discriminated-union tag, not a key the user wrote
+        out += f".{part}" if out else part
+        node = node.get(part) if isinstance(node, dict) else None
+    return out or "(top level)"
+
+
+def _where(loc: tuple[int | str, ...], source: str, env_origins: Mapping[tuple[str, ...], str]) -> str:
+    keys = tuple(str(p) for p in loc if isinstance(p, str))
+    for length in range(len(keys), 0, -1):
+        if keys[:length] in env_origins:
+            return f"environment {env_origins[keys[:length]]}"
+    return source
+
+
+def _validation_message(
+    err: ValidationError, data: Any, source: str, env_origins: Mapping[tuple[str, ...], str]
+) -> str:
+    lines = []
+    for item in err.errors(include_url=False):
+        loc = tuple(item["loc"])
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling)"
+        elif "input" in item and item["type"] not in ("missing",) and not isinstance(item["input"], dict | list):
+            message += f" (got {item['input']!r})"
+        lines.append(f"{_where(loc, source, env_origins)}: {_format_loc(loc, data)}: {message}")
+    return "\n".join(lines)
+
+
+def load_config(
+    path: Path | None,
+    registry: DriverRegistry,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> LoadedConfig:
+    """Read, overlay and validate the configuration. Raises ConfigError with a message for people.
+
+    ``path`` None means the default location, which may be absent (then defaults apply).
+    ``overrides`` are command-line values (``{"server": {"port": 7200}}``), applied last.
+    """
+    env = os.environ if env is None else env
+    explicit = path is not None or ENV_CONFIG_PATH in env
+    if path is None:
+        path = Path(env.get(ENV_CONFIG_PATH, str(DEFAULT_CONFIG_PATH)))
+    source = str(path)
+    data: dict[str, Any] = {}
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError as err:
+        if explicit:
+            raise ConfigError(f"{source}: no such file") from err
+        source = "(defaults)"
+    except PermissionError as err:
+        raise ConfigError(f"{source}: cannot read: permission denied") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{source}: not valid TOML: {err}") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{source}: not UTF-8 text: {err}") from err
+
+    env_origins = _apply_env(data, env)
+    for section, values in (overrides or {}).items():
+        if isinstance(values, Mapping):
+            data.setdefault(section, {}).update(values)
+        else:
+            data[section] = values
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_validation_message(err, data, source, env_origins)) from err
+
+    loaded = LoadedConfig(config=config, source=source)
+    for index, device in enumerate(config.devices):
+        loaded.devices.append(resolve_device(device, registry, f"{source}: devices[{index}] (id {device.id!r})"))
+    check_peers(loaded.devices)
+    return loaded
+
+
+def resolve_device(
+    device: DeviceConfig, registry: DriverRegistry, where: str, simulated: bool = False
+) -> ResolvedDevice:
+    """Find the device's driver and validate its options against the driver's own model."""
+    spec = registry.find(device.driver)
+    if spec is None:
+        known = ", ".join(registry.names())
+        raise ConfigError(f"{where}.driver: unknown driver {device.driver!r} (known: {known})")
+    try:
+        options = spec.driver.Options.model_validate(device.options)
+    except ValidationError as err:
+        raise ConfigError(
+            "\n".join(
+                f"{where}.options.{_format_loc(tuple(e['loc']), device.options)}: {e['msg']}"
+                for e in err.errors(include_url=False)
+            )
+        ) from err
+    if isinstance(device.transport, PeerSettings) != spec.peer_transport:
+        need = 'type = "printer"' if spec.peer_transport else "a byte transport (serial, tcp)"
+        raise ConfigError(f"{where}.transport: driver {spec.name!r} needs {need}")
+    return ResolvedDevice(config=device, spec=spec, options=options, simulated=simulated)
+
+
+def check_peers(devices: list[ResolvedDevice]) -> None:
+    by_id = {d.config.id: d for d in devices}
+    for device in devices:
+        transport = device.config.transport
+        if isinstance(transport, PeerSettings):
+            peer = by_id.get(transport.device)
+            if peer is None or peer.spec.driver.kind.value != "printer":
+                raise ConfigError(
+                    f"device {device.config.id!r}: transport.device: {transport.device!r} is not a configured printer"
+                )

@@ -1,0 +1,27 @@
+"""Simulated CD5220 customer display on a real pty: shows its two lines in the sim output API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drivers.cd5220.codec import DisplayInterpreter
+from drivers.models import DeviceKind
+from drivers.simulator import PtyEndpoint, SimEnvironment, Simulator
+
+
+class Cd5220Simulator(Simulator):
+    kind = DeviceKind.DISPLAY
+
+    def __init__(self, device_id: str, endpoint: PtyEndpoint) -> None:
+        super().__init__(device_id, endpoint)
+        self.screen = DisplayInterpreter()
+
+    @classmethod
+    def create(cls, device_id: str, env: SimEnvironment) -> Cd5220Simulator:
+        return cls(device_id, PtyEndpoint(env.sim_dir / device_id, serial={"baudrate": 9600}))
+
+    def on_bytes(self, data: bytes) -> None:
+        self.screen.feed(data)
+
+    def output(self) -> dict[str, Any]:
+        return {"lines": list(self.screen.lines)}

@@ -1,0 +1,99 @@
+"""Sans-I/O ESC/POS host-side codec: status requests and replies, drawer kick.
+
+Real-time status (DLE EOT n → one byte matching 0xx1xx10b):
+  n=1 printer: bit2 drawer pin 3 high, bit3 offline; n=2 offline cause: bit2 cover open, bit5 paper-end stop,
+  bit6 error; n=4 paper: 0x0C near end, 0x60 end. XON/XOFF (0x11/0x13) may be mixed in and are skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from drivers.models import PrinterStatus
+
+DLE = 0x10
+EOT = 0x04
+ESC = 0x1B
+GS = 0x1D
+XON = 0x11
+XOFF = 0x13
+
+STATUS_PRINTER = 1
+STATUS_OFFLINE_CAUSE = 2
+STATUS_ERROR_CAUSE = 3
+STATUS_PAPER = 4
+
+REALTIME_REPLY_MASK = 0x93
+REALTIME_REPLY_VALUE = 0x12
+
+P1_DRAWER_PIN3 = 0x04
+P1_OFFLINE = 0x08
+P2_COVER_OPEN = 0x04
+P2_PAPER_END_STOP = 0x20
+P2_ERROR = 0x40
+P4_NEAR_END = 0x0C
+P4_END = 0x60
+
+INIT = b"\x1b@"
+
+
+def status_request(n: int) -> bytes:
+    return bytes([DLE, EOT, n])
+
+
+def drawer_kick(pin: Literal[2, 5], on_ms: int, off_ms: int) -> bytes:
+    """ESC p m t1 t2: pulse the drawer pin for on_ms, then rest off_ms (2 ms units, at most 510 ms)."""
+    t1 = max(1, min(255, on_ms // 2))
+    t2 = max(t1, min(255, off_ms // 2))
+    return bytes([ESC, ord("p"), 0 if pin == 2 else 1, t1, t2])
+
+
+def is_realtime_reply(byte: int) -> bool:
+    return byte & REALTIME_REPLY_MASK == REALTIME_REPLY_VALUE
+
+
+@dataclass(frozen=True, slots=True)
+class RealtimeReply:
+    byte: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnexpectedByte:
+    byte: int
+
+
+class StatusDecoder:
+    """Host side: classify bytes the printer sends back."""
+
+    def feed(self, data: bytes) -> list[RealtimeReply | UnexpectedByte]:
+        out: list[RealtimeReply | UnexpectedByte] = []
+        for byte in data:
+            if byte in (XON, XOFF):
+                continue
+            out.append(RealtimeReply(byte) if is_realtime_reply(byte) else UnexpectedByte(byte))
+        return out
+
+
+def decode_status(printer: int, offline_cause: int, paper: int) -> PrinterStatus:
+    paper_state: Literal["ok", "near_end", "end"] = (
+        "end" if paper & P4_END or offline_cause & P2_PAPER_END_STOP else "near_end" if paper & P4_NEAR_END else "ok"
+    )
+    return PrinterStatus(
+        online=not printer & P1_OFFLINE,
+        paper=paper_state,
+        cover="open" if offline_cause & P2_COVER_OPEN else "closed",
+    )
+
+
+def encode_status_byte(n: int, status: PrinterStatus, drawer_pin3_high: bool) -> int:
+    """Device side (simulators): the reply byte to DLE EOT n for a given state."""
+    byte = REALTIME_REPLY_VALUE
+    offline = not status.online or status.cover == "open" or status.paper == "end"
+    if n == STATUS_PRINTER:
+        byte |= (P1_DRAWER_PIN3 if drawer_pin3_high else 0) | (P1_OFFLINE if offline else 0)
+    elif n == STATUS_OFFLINE_CAUSE:
+        byte |= (P2_COVER_OPEN if status.cover == "open" else 0) | (P2_PAPER_END_STOP if status.paper == "end" else 0)
+    elif n == STATUS_PAPER:
+        byte |= P4_END if status.paper == "end" else P4_NEAR_END if status.paper == "near_end" else 0
+    return byte

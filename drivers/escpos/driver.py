@@ -1,0 +1,189 @@
+"""ESC/POS receipt printer driver: status by DLE EOT polling, job bytes, the drawer-kick connector."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from drivers.base import DeviceContext, DeviceLink, DrawerListener, ReceiptPrinter, run_together
+from drivers.errors import DeviceOffline, TransportTimeout
+from drivers.escpos.codec import (
+    P1_DRAWER_PIN3,
+    STATUS_OFFLINE_CAUSE,
+    STATUS_PAPER,
+    STATUS_PRINTER,
+    RealtimeReply,
+    StatusDecoder,
+    decode_status,
+    drawer_kick,
+    status_request,
+)
+from drivers.models import DeviceState, HealthResult, PrinterStatus
+from drivers.transports import Transport
+
+_LOGGER = logging.getLogger(__name__)
+
+IDLE_READ_TIMEOUT = 60.0
+
+
+class EscposOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status_poll_s: float = Field(0.2, gt=0, description="How often DLE EOT status is polled.")
+    reply_timeout_s: float = Field(0.5, gt=0)
+    missed_replies_offline: int = Field(3, ge=1)
+    write_bytes_per_s: int = Field(
+        11520, gt=0, description="Slowest expected line speed; sets write timeouts (115200 baud by default)."
+    )
+
+
+class EscposPrinter(ReceiptPrinter):
+    Options = EscposOptions
+    options: EscposOptions
+
+    def __init__(self, ctx: DeviceContext, options: BaseModel) -> None:
+        super().__init__(ctx, options)
+        self._transport: Transport | None = None
+        self._io_lock = asyncio.Lock()
+        self._reply: asyncio.Future[int] | None = None
+        self._poll_now = asyncio.Event()
+        self._status: PrinterStatus | None = None
+        self._drawer_high: bool | None = None
+        self._drawer_listeners: list[DrawerListener] = []
+
+    # -- status ------------------------------------------------------------------------------------
+    @property
+    def printer_status(self) -> PrinterStatus | None:
+        return self._status
+
+    def status(self) -> dict[str, object]:
+        return self._status.model_dump(mode="json") if self._status else {}
+
+    @property
+    def drawer_sensor_high(self) -> bool | None:
+        return self._drawer_high
+
+    def add_drawer_listener(self, listener: DrawerListener) -> None:
+        self._drawer_listeners.append(listener)
+
+    def remove_drawer_listener(self, listener: DrawerListener) -> None:
+        if listener in self._drawer_listeners:
+            self._drawer_listeners.remove(listener)
+
+    async def run(self, link: DeviceLink) -> None:
+        transport = self.byte_transport(link)
+        self._transport = transport
+        try:
+            await run_together(self._read_loop(transport), self._poll_loop(transport))
+        finally:
+            self._transport = None
+            if self._reply is not None and not self._reply.done():
+                self._reply.cancel()
+
+    async def _read_loop(self, transport: Transport) -> None:
+        decoder = StatusDecoder()
+        while True:
+            try:
+                data = await transport.read(IDLE_READ_TIMEOUT)
+            except TransportTimeout:
+                continue
+            for item in decoder.feed(data):
+                if isinstance(item, RealtimeReply) and self._reply is not None and not self._reply.done():
+                    self._reply.set_result(item.byte)
+                else:
+                    _LOGGER.debug("%s: unexpected byte from printer: %#04x", self.ctx.device_id, item.byte)
+
+    async def _request_status(self, transport: Transport, n: int) -> int:
+        self._reply = asyncio.get_running_loop().create_future()
+        await transport.write(status_request(n), timeout=self.options.reply_timeout_s)
+        try:
+            async with asyncio.timeout(self.options.reply_timeout_s):
+                return await self._reply
+        except TimeoutError as err:
+            raise TransportTimeout(f"no reply to DLE EOT {n} within {self.options.reply_timeout_s}s") from err
+
+    async def _poll_loop(self, transport: Transport) -> None:
+        missed = 0
+        while True:
+            try:
+                async with self._io_lock:
+                    printer = await self._request_status(transport, STATUS_PRINTER)
+                    cause = await self._request_status(transport, STATUS_OFFLINE_CAUSE)
+                    paper = await self._request_status(transport, STATUS_PAPER)
+            except TransportTimeout:
+                missed += 1
+                if missed >= self.options.missed_replies_offline:
+                    raise TransportTimeout("the printer does not answer status requests") from None
+                continue
+            missed = 0
+            self._apply_status(decode_status(printer, cause, paper), bool(printer & P1_DRAWER_PIN3))
+            self._poll_now.clear()
+            try:
+                async with asyncio.timeout(self.options.status_poll_s):
+                    await self._poll_now.wait()
+            except TimeoutError:
+                pass
+
+    def _apply_status(self, status: PrinterStatus, drawer_high: bool) -> None:
+        if status != self._status:
+            if self._status is not None and self._status.cover == "closed" and status.cover == "open":
+                self.ctx.stats.increment("ReceiptCoverOpenCount")
+            self._status = status
+            self.ctx.publish("printer.status", status.model_dump(mode="json"))
+        if drawer_high != self._drawer_high:
+            self._drawer_high = drawer_high
+            for listener in tuple(self._drawer_listeners):
+                listener(drawer_high)
+        state, reason = self._state_for(status)
+        if (state, reason) != (self.ctx.state, None) and self.ctx.state is not DeviceState.BUSY:
+            self.ctx.set_state(state, reason)
+
+    @staticmethod
+    def _state_for(status: PrinterStatus) -> tuple[DeviceState, str | None]:
+        if status.cover == "open":
+            return DeviceState.ERROR, "cover_open"
+        if status.paper == "end":
+            return DeviceState.ERROR, "paper_end"
+        if not status.online:
+            return DeviceState.ERROR, "offline"
+        return DeviceState.READY, None
+
+    # -- output ------------------------------------------------------------------------------------
+    def _connected(self) -> Transport:
+        if self._transport is None:
+            raise DeviceOffline(f"{self.ctx.device_id} is {self.ctx.state.value}")
+        return self._transport
+
+    async def print_bytes(self, data: bytes) -> None:
+        transport = self._connected()
+        timeout = 2.0 + 2 * len(data) / self.options.write_bytes_per_s
+        async with self._io_lock:
+            self.ctx.set_state(DeviceState.BUSY)
+            try:
+                await transport.write(data, timeout=timeout)
+            finally:
+                if self.ctx.state is DeviceState.BUSY:
+                    state, reason = self._state_for(self._status) if self._status else (DeviceState.READY, None)
+                    self.ctx.set_state(state, reason)
+        self._poll_now.set()
+
+    async def kick_drawer(self, pin: Literal[2, 5], on_ms: int, off_ms: int) -> None:
+        transport = self._connected()
+        async with self._io_lock:
+            await transport.write(drawer_kick(pin, on_ms, off_ms), timeout=self.options.reply_timeout_s)
+        self._poll_now.set()
+
+    async def check_health(self, level: Literal["internal", "external"]) -> HealthResult:
+        if self._status is None or self._transport is None:
+            return HealthResult(ok=False, text=f"{self.ctx.device_id} is {self.ctx.state.value}")
+        status = self._status
+        ok = status.online and status.cover == "closed" and status.paper != "end"
+        text = f"online={status.online} paper={status.paper} cover={status.cover}"
+        if level == "external" and ok:
+            await self.print_bytes(b"\x1b@posd test print\n" + self.ctx.device_id.encode() + b"\n\n\n\x1dV\x42\x00")
+            self.ctx.stats.increment("PaperCutCount")
+            text += "; test page printed"
+        return HealthResult(ok=ok, text=text)

@@ -1,0 +1,132 @@
+"""Simulated ESC/POS printer (TCP, like a network printer's port 9100) with a cash drawer on its kick connector."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from drivers.escpos.codec import encode_status_byte
+from drivers.escpos.interpreter import DrawerPulse, EscposInterpreter, StatusRequest
+from drivers.models import DeviceKind, PrinterStatus
+from drivers.simulator import SimEnvironment, Simulator, TcpEndpoint
+from drivers.transports import PeerSettings
+
+
+class FaultControl(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["fault"]
+    paper: Literal["ok", "near_end", "end"] | None = None
+    cover: Literal["open", "closed"] | None = None
+    online: bool | None = None
+
+
+class ResetOutputControl(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["clear"]
+
+
+class EscposSimulator(Simulator):
+    kind = DeviceKind.PRINTER
+    Control = FaultControl | ResetOutputControl
+
+    def __init__(self, device_id: str, endpoint: TcpEndpoint) -> None:
+        super().__init__(device_id, endpoint)
+        self.paper: Literal["ok", "near_end", "end"] = "ok"
+        self.cover: Literal["open", "closed"] = "closed"
+        self.online = True
+        self.received = bytearray()
+        self.paper_out = EscposInterpreter()
+        # The drawer on the kick connector: wired to pin 2, sensor high when open.
+        self.drawer_connected = True
+        self.drawer_open = False
+        self.drawer_pin = 2
+        self.kicks = 0
+
+    @classmethod
+    def create(cls, device_id: str, env: SimEnvironment) -> EscposSimulator:
+        return cls(device_id, TcpEndpoint())
+
+    @property
+    def status(self) -> PrinterStatus:
+        return PrinterStatus(online=self.online, paper=self.paper, cover=self.cover)
+
+    def on_bytes(self, data: bytes) -> None:
+        self.received += data
+        for action in self.paper_out.feed(data):
+            if isinstance(action, StatusRequest):
+                sensor = self.drawer_connected and self.drawer_open
+                self.send(bytes([encode_status_byte(action.n, self.status, sensor)]))
+            elif isinstance(action, DrawerPulse):
+                self.kicks += 1
+                if self.drawer_connected and action.pin == self.drawer_pin:
+                    self.drawer_open = True
+
+    async def apply(self, control: BaseModel) -> dict[str, Any]:
+        if isinstance(control, FaultControl):
+            if control.paper is not None:
+                self.paper = control.paper
+            if control.cover is not None:
+                self.cover = control.cover
+            if control.online is not None:
+                self.online = control.online
+            return self.status.model_dump()
+        self.paper_out = EscposInterpreter()
+        self.received.clear()
+        return self.output()
+
+    def output(self) -> dict[str, Any]:
+        lines = list(self.paper_out.lines)
+        return {
+            "lines": lines,
+            "images": self.paper_out.images,
+            "cuts": self.paper_out.cuts,
+            "bytes": len(self.received),
+            "status": self.status.model_dump(),
+            "drawer": {"opened": self.drawer_open, "kicks": self.kicks},
+        }
+
+
+class DrawerSetControl(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["set"]
+    opened: bool
+
+
+class EscposDrawerSimulator(Simulator):
+    """The cash drawer plugged into a simulated printer: opened by its kicks, closed by hand (a control)."""
+
+    kind = DeviceKind.DRAWER
+    Control = DrawerSetControl
+
+    def __init__(self, device_id: str, printer: EscposSimulator) -> None:
+        super().__init__(device_id, None)
+        self.printer = printer
+
+    @classmethod
+    def create(cls, device_id: str, env: SimEnvironment) -> EscposDrawerSimulator:
+        printers = [s for s in env.simulators.values() if isinstance(s, EscposSimulator)]
+        if not printers:
+            raise ValueError("a simulated drawer needs a simulated ESC/POS printer to hang on")
+        return cls(device_id, printers[0])
+
+    async def start(self) -> None:
+        self.printer.drawer_connected = True
+
+    async def stop(self) -> None:
+        self.printer.drawer_connected = False
+
+    @property
+    def plugged(self) -> bool:
+        return self.printer.drawer_connected
+
+    def transport_settings(self) -> PeerSettings:
+        return PeerSettings(device=self.printer.device_id)
+
+    async def apply(self, control: BaseModel) -> dict[str, Any]:
+        assert isinstance(control, DrawerSetControl)
+        self.printer.drawer_open = control.opened
+        return self.output()
+
+    def output(self) -> dict[str, Any]:
+        return {"opened": self.printer.drawer_open, "kicks": self.printer.kicks, "connected": self.plugged}
