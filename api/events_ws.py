@@ -16,6 +16,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
+import struct
 from dataclasses import dataclass
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -147,8 +149,7 @@ async def events_handler(request: web.Request) -> web.StreamResponse:
 
     def on_close(reason: str) -> None:
         if reason.startswith("too slow") and request.transport is not None:
-            # The peer is not reading: a close frame would queue behind everything else. Cut it off.
-            request.transport.abort()
+            cut_off(request.transport)
 
     subscriber.on_close = on_close
     replay = [encode_json({"type": "hello", "seq": subscription.latest_seq})]
@@ -175,6 +176,19 @@ async def events_handler(request: web.Request) -> web.StreamResponse:
             await ws.close()
         request.app[SOCKETS].discard(ws)
     return ws
+
+
+def cut_off(transport: asyncio.Transport) -> None:
+    """Drop a peer that does not read: a close frame would queue behind everything else.
+
+    SO_LINGER 0 makes the close a reset, so the kernel discards the send buffer at once instead of
+    trickling megabytes to a client that stopped reading.
+    """
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 async def _client_message(ws: web.WebSocketResponse, data: str) -> None:

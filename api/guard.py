@@ -17,7 +17,7 @@ from aiohttp.typedefs import Middleware
 from api.problems import ApiError
 from daemon.security import Principal, TokenStore, bearer_token
 
-PRINCIPAL_KEY = "posd.principal"
+PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key"
 CORS_ALLOW_METHODS = "GET, POST, DELETE, OPTIONS"
@@ -46,8 +46,7 @@ class GuardPolicy:
 
 
 def principal_of(request: web.Request) -> Principal | None:
-    principal: Principal | None = request.get(PRINCIPAL_KEY)
-    return principal
+    return request.get(PRINCIPAL_KEY)
 
 
 def _cors_headers(origin: str) -> dict[str, str]:
@@ -76,9 +75,11 @@ def make_guard(policy: GuardPolicy) -> Middleware:
                 headers["Access-Control-Allow-Private-Network"] = "true"
             return web.Response(status=204, headers=headers)
 
-        request[PRINCIPAL_KEY] = policy.tokens.authenticate(bearer_token(request.headers.get("Authorization")))
+        principal = policy.tokens.authenticate(bearer_token(request.headers.get("Authorization")))
+        if principal is not None:
+            request[PRINCIPAL_KEY] = principal
         if request.method in STATE_CHANGING:
-            if request[PRINCIPAL_KEY] is None:
+            if principal is None:
                 raise ApiError("unauthorized")
             has_body = request.method != "DELETE" or request.can_read_body
             if has_body and request.content_type != "application/json":

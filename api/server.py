@@ -31,9 +31,10 @@ class HttpServer:
     async def start(self) -> None:
         app = build_app(self.daemon)
         # access_log=None: every scan is a request in some front ends; log lines are not free on a till.
-        runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        shutdown_timeout = self.daemon.config.server.shutdown_timeout_s
+        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=shutdown_timeout)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port, shutdown_timeout=self.daemon.config.server.shutdown_timeout_s)
+        site = web.TCPSite(runner, self.host, self.port)
         try:
             await site.start()
         except OSError:

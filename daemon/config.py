@@ -186,9 +186,10 @@ def _format_loc(loc: tuple[int | str, ...], data: Any) -> str:
 
 def _where(loc: tuple[int | str, ...], source: str, env_origins: Mapping[tuple[str, ...], str]) -> str:
     keys = tuple(str(p) for p in loc if isinstance(p, str))
-    for length in range(len(keys), 0, -1):
-        if keys[:length] in env_origins:
-            return f"environment {env_origins[keys[:length]]}"
+    for path, variable in env_origins.items():
+        shared = min(len(path), len(keys))
+        if shared and path[:shared] == keys[:shared]:
+            return f"environment {variable}"
     return source
 
 
@@ -252,7 +253,7 @@ def load_config(
     loaded = LoadedConfig(config=config, source=source)
     for index, device in enumerate(config.devices):
         loaded.devices.append(resolve_device(device, registry, f"{source}: devices[{index}] (id {device.id!r})"))
-    check_peers(loaded.devices)
+    check_peers(loaded.devices, source)
     return loaded
 
 
@@ -279,7 +280,7 @@ def resolve_device(
     return ResolvedDevice(config=device, spec=spec, options=options, simulated=simulated)
 
 
-def check_peers(devices: list[ResolvedDevice]) -> None:
+def check_peers(devices: list[ResolvedDevice], source: str) -> None:
     by_id = {d.config.id: d for d in devices}
     for device in devices:
         transport = device.config.transport
@@ -287,5 +288,6 @@ def check_peers(devices: list[ResolvedDevice]) -> None:
             peer = by_id.get(transport.device)
             if peer is None or peer.spec.driver.kind.value != "printer":
                 raise ConfigError(
-                    f"device {device.config.id!r}: transport.device: {transport.device!r} is not a configured printer"
+                    f"{source}: device {device.config.id!r}: transport.device: "
+                    f"{transport.device!r} is not a configured printer"
                 )

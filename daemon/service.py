@@ -47,6 +47,7 @@ class Daemon:
         self.statistics = StatisticsStore(self._db)
         self.manager = DeviceManager(self.bus, self.statistics, self.config.supervisor)
         self.started_monotonic = time.monotonic()
+        self._stopped = False
 
     @property
     def uptime_s(self) -> float:
@@ -67,13 +68,16 @@ class Daemon:
                 await stop_simulators(self.simulators)
                 raise ConfigError(f"{self.loaded.source}: device ids {sorted(clash)} clash with simulated devices")
             devices.extend(simulated)
-            check_peers(devices)
+            check_peers(devices, self.loaded.source)
         for device in devices:
             self.manager.add(device)
         self.manager.start()
         _LOGGER.info("posd %s started: %d devices, state in %s", self.version, len(devices), self.state_dir)
 
     async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
         self.bus.close_all("server shutting down")
         await self.manager.stop()
         await stop_simulators(self.simulators)

@@ -62,7 +62,8 @@ class Symbol:
 
 def gtin_check_digit_ok(digits: str) -> bool:
     """Mod-10 check of EAN/UPC/GTIN: weights 3,1,3,… from the right, excluding the check digit."""
-    if not digits.isdigit() or len(digits) < 2:
+    # ASCII only: str.isdigit() also accepts "²" (int() then raises) and non-Latin digits.
+    if not (digits.isascii() and digits.isdigit()) or len(digits) < 2:
         return False
     body, check = digits[:-1], int(digits[-1])
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))

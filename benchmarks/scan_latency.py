@@ -1,0 +1,280 @@
+"""Scan → WebSocket delivery latency of posd, against a bare aiohttp floor measured in the same run.
+
+Setup: this process opens two pseudo-terminals (``os.openpty``, both ends raw). One is the serial
+scanner of a real ``posd serve`` subprocess (config: one ``serial-scanner`` device on the pty slave),
+the other is read by ``_floor_server.py``, a bare aiohttp process that reads the pty with
+``loop.add_reader``, frames on CR and ``ws.send_str``s a same-size JSON payload to every client (no
+auth, no bus). Both servers run for the whole benchmark.
+
+For each N (default 1 and 10) and each server, N WebSocket clients connect (``_ws_client.py``,
+identical code for both servers: auth message, hello, then record receive times). Then this process
+writes labels ``]C0B<seq>XXX…\\r`` to the pty master, one every 5–10 ms (uniformly random, so the
+scans never flood and never beat against a periodic timer). t0 is taken right after ``os.write`` of
+the label's last byte returns; t1 when a client's ``ws.receive()`` hands over the matching frame.
+Latency = t1 − t0 for every (scan, client) delivery. Floor and posd alternate per N and per round, so
+drift in the machine's background load hits both alike.
+
+Design choice, client processes: each client runs in its own process, and t0/t1 are both read from
+``CLOCK_MONOTONIC`` (``time.clock_gettime_ns``), which on Linux is one system-wide clock, so timestamps
+from different processes compare directly. Running the 10 clients on one event loop in this process
+would serialize their receives (the 10th client's t1 would include parsing the first nine frames) and
+put the writer and the readers on one loop; separate processes are what real front ends look like.
+The price: on a 2-core machine, 10 client processes + the server compete for CPU, which is part of
+both the floor's and posd's figures alike.
+
+``--client-mode loop`` runs the N clients as N connections on one event loop in one client process
+instead, for comparison (it shows how much of the 10-client tail is the client side's scheduling).
+
+Targets (from the issue): posd p50 ≤ 1.5 × floor p50; posd p99 ≤ 2 ms with 10 clients.
+
+Run:  .venv/bin/python benchmarks/scan_latency.py [--clients 1 10] [--scans 250] [--rounds 2]
+      [--profile]  (extra posd run under cProfile after the measurement; prints where the time goes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import pstats
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from _common import (
+    KIND_END,
+    KIND_SCAN,
+    KIND_WARMUP,
+    BenchError,
+    Pty,
+    Server,
+    Summary,
+    collect_results,
+    machine_note,
+    make_label,
+    percentile,
+    print_table,
+    ratio,
+    save_json,
+    start_clients,
+    start_floor,
+    start_posd,
+    stop_all,
+    verdict,
+)
+
+P50_RATIO_TARGET = 1.5
+P99_TARGET_MS = 2.0
+P99_TARGET_CLIENTS = 10
+
+
+@dataclass
+class Samples:
+    deliveries_ns: list[int] = field(default_factory=list)
+    """t1 − t0 of every (scan, client) delivery."""
+    fanout_ns: list[int] = field(default_factory=list)
+    """Per scan: t1 of the last client to get it − t0 (all N clients served)."""
+    lost: int = 0
+    sent: int = 0
+
+
+@dataclass
+class Settings:
+    scans: int
+    warmup: int
+    label_bytes: int
+    gap_min_s: float
+    gap_max_s: float
+    client_mode: str = "process"
+
+
+def run_once(server: Server, pty: Pty, clients_n: int, settings: Settings, workdir: Path, tag: str) -> Samples:
+    """One measurement: N fresh clients, warm-up scans, timed scans, end label."""
+    rng = random.Random(f"{tag}")
+    timeout = settings.scans * 0.05 + 60.0
+    if settings.client_mode == "process":
+        clients = start_clients(server, clients_n, workdir, tag, timeout=timeout)
+    else:
+        clients = start_clients(server, 1, workdir, tag, timeout=timeout, connections_each=clients_n)
+    try:
+        for i in range(settings.warmup):
+            time.sleep(rng.uniform(settings.gap_min_s, settings.gap_max_s))
+            pty.write(make_label(KIND_WARMUP, i, settings.label_bytes))
+        sent_ns: dict[int, int] = {}
+        for seq in range(settings.scans):
+            time.sleep(rng.uniform(settings.gap_min_s, settings.gap_max_s))
+            sent_ns[seq] = pty.write(make_label(KIND_SCAN, seq, settings.label_bytes))
+        time.sleep(0.05)
+        pty.write(make_label(KIND_END, 0, settings.label_bytes))
+        results = collect_results(clients, timeout=30.0)
+    finally:
+        stop_all(clients)
+    pty.drain_input()
+    samples = Samples(sent=settings.scans * clients_n)
+    last_ns: dict[int, int] = {}
+    for result in results:
+        seen: set[int] = set()
+        for seq, t1 in zip(result.seqs, result.times_ns, strict=True):
+            if seq in sent_ns and seq not in seen:
+                seen.add(seq)
+                samples.deliveries_ns.append(t1 - sent_ns[seq])
+                last_ns[seq] = max(last_ns.get(seq, 0), t1)
+        samples.lost += settings.scans - len(seen)
+    samples.fanout_ns = [
+        last_ns[seq] - t0 for seq, t0 in sent_ns.items() if seq in last_ns and len(results) == clients_n
+    ]
+    return samples
+
+
+def fmt(value: float, digits: int = 3) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def profile_posd(workdir: Path, clients_n: int, settings: Settings) -> None:
+    """Run posd under cProfile through one measurement and print the functions it spent time in."""
+    out = workdir / "posd.prof"
+    pty = Pty.open()
+    server: Server | None = None
+    try:
+        server = start_posd(workdir, pty.path, name="posd-profiled", profile_out=out)
+        samples = run_once(server, pty, clients_n, settings, workdir, f"profile-n{clients_n}")
+        summary = Summary.of_ns(samples.deliveries_ns)
+        print(f"\nprofiled run (cProfile inflates times): N={clients_n} p50 {fmt(summary.p50_ms)} ms")
+    finally:
+        if server is not None:
+            server.child.stop(timeout=15.0)
+        pty.close()
+    if not out.exists():
+        print("no profile written (daemon did not exit cleanly)")
+        return
+    stats = pstats.Stats(str(out))
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(40)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 10], help="client counts (default 1 10)")
+    parser.add_argument("--scans", type=int, default=250, help="timed scans per round per N per server")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating floor/posd rounds (default 2)")
+    parser.add_argument("--warmup", type=int, default=30, help="untimed scans before each measurement")
+    parser.add_argument("--label-bytes", type=int, default=20, help="label length without the CR (default 20)")
+    parser.add_argument("--gap-ms", type=float, nargs=2, default=[5.0, 10.0], help="scan spacing range, ms")
+    parser.add_argument(
+        "--client-mode",
+        choices=("process", "loop"),
+        default="process",
+        help="process: one process per client (default); loop: all clients on one loop in one process",
+    )
+    parser.add_argument("--profile", action="store_true", help="afterwards, profile posd with cProfile")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    args = parser.parse_args()
+    settings = Settings(
+        args.scans, args.warmup, args.label_bytes, args.gap_ms[0] / 1000, args.gap_ms[1] / 1000, args.client_mode
+    )
+
+    print(f"scan_latency {date.today()} — {machine_note()}")
+    print(
+        f"{args.scans} scans x {args.rounds} rounds per N per server, label {args.label_bytes} B, "
+        f"gap {args.gap_ms[0]:g}-{args.gap_ms[1]:g} ms, clients: {args.client_mode} mode"
+    )
+    samples: dict[tuple[str, int], Samples] = {}
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="posd-bench-") as tmp:
+        workdir = Path(tmp)
+        ptys = {"floor": Pty.open(), "posd": Pty.open()}
+        servers: dict[str, Server] = {}
+        try:
+            servers["floor"] = start_floor(workdir, ptys["floor"].path)
+            servers["posd"] = start_posd(workdir, ptys["posd"].path)
+            for round_no in range(args.rounds):
+                for clients_n in args.clients:
+                    order = ("floor", "posd") if round_no % 2 == 0 else ("posd", "floor")
+                    for name in order:
+                        tag = f"{name}-n{clients_n}-r{round_no}"
+                        one = run_once(servers[name], ptys[name], clients_n, settings, workdir, tag)
+                        total = samples.setdefault((name, clients_n), Samples())
+                        total.deliveries_ns += one.deliveries_ns
+                        total.fanout_ns += one.fanout_ns
+                        total.lost += one.lost
+                        total.sent += one.sent
+                        p50 = percentile(one.deliveries_ns, 50) / 1e6
+                        print(f"  round {round_no} N={clients_n:<3} {name:<5} p50 {fmt(p50)} ms, lost {one.lost}")
+            posd_rc = servers["posd"].child.stop()
+            if posd_rc not in (0, None):
+                print(f"warning: posd exited with {posd_rc}{servers['posd'].child.log_tail()}")
+        except BenchError as err:
+            print(f"benchmark failed: {err}", file=sys.stderr)
+            return 2
+        finally:
+            for server in servers.values():
+                server.child.stop()
+            for pty in ptys.values():
+                pty.close()
+        elapsed = time.monotonic() - started
+
+        print(f"\nScan → WebSocket delivery latency (ms), every (scan, client) delivery; took {elapsed:.0f} s")
+        rows: list[list[str]] = []
+        report: dict[str, object] = {"date": str(date.today()), "machine": machine_note(), "rows": []}
+        targets: list[tuple[str, bool]] = []
+        for clients_n in args.clients:
+            floor = samples[("floor", clients_n)]
+            posd = samples[("posd", clients_n)]
+            fs, ps = Summary.of_ns(floor.deliveries_ns), Summary.of_ns(posd.deliveries_ns)
+            fan_floor = percentile(floor.fanout_ns, 99) / 1e6
+            fan_posd = percentile(posd.fanout_ns, 99) / 1e6
+            r50, r99 = ratio(ps.p50_ms, fs.p50_ms), ratio(ps.p99_ms, fs.p99_ms)
+            rows.append(
+                [
+                    str(clients_n),
+                    str(ps.count),
+                    fmt(fs.p50_ms),
+                    fmt(fs.p99_ms),
+                    fmt(fs.max_ms),
+                    fmt(ps.p50_ms),
+                    fmt(ps.p99_ms),
+                    fmt(ps.max_ms),
+                    fmt(r50, 2),
+                    fmt(r99, 2),
+                    f"{fmt(fan_floor)}/{fmt(fan_posd)}",
+                    f"{floor.lost}/{posd.lost}",
+                ]
+            )
+            targets.append((f"N={clients_n}: posd p50 ≤ {P50_RATIO_TARGET}× floor p50 (ratio {fmt(r50, 2)})", r50 <= 1.5))
+            if clients_n == P99_TARGET_CLIENTS:
+                targets.append((f"N={clients_n}: posd p99 ≤ {P99_TARGET_MS} ms ({fmt(ps.p99_ms)} ms)", ps.p99_ms <= 2.0))
+            report["rows"].append(  # type: ignore[attr-defined]
+                {"clients": clients_n, "floor": fs.__dict__, "posd": ps.__dict__, "ratio_p50": r50, "ratio_p99": r99}
+            )
+        print_table(
+            [
+                "N",
+                "deliveries",
+                "floor p50",
+                "floor p99",
+                "floor max",
+                "posd p50",
+                "posd p99",
+                "posd max",
+                "p50 ratio",
+                "p99 ratio",
+                "all-N p99 floor/posd",
+                "lost floor/posd",
+            ],
+            rows,
+        )
+        print()
+        for text, ok in targets:
+            print(f"  {verdict(ok):<6} {text}")
+        save_json(args.json, report)
+
+        if args.profile:
+            profile_posd(workdir, max(args.clients), settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
