@@ -46,6 +46,12 @@ class HttpServer:
             self.port = sockets[0][1]
         app[GUARD].bind(self.port)
 
+    def runner_server(self) -> web.Server:
+        """The low-level aiohttp server (request counters, connections); for diagnostics and tests."""
+        if self._runner is None or self._runner.server is None:
+            raise RuntimeError("server is not running")
+        return self._runner.server
+
     async def stop(self) -> None:
         """Stop accepting, close WebSockets with 1001, let in-flight requests finish (bounded)."""
         runner, self._runner = self._runner, None

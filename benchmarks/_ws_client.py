@@ -17,11 +17,12 @@ import sys
 import time
 
 import aiohttp
-
 from _common import KIND_END, KIND_SCAN, parse_label
 
 
-async def one_connection(session: aiohttp.ClientSession, url: str, token: str, timeout: float, ready: asyncio.Event) -> dict[str, object]:
+async def one_connection(
+    session: aiohttp.ClientSession, url: str, token: str, timeout: float, ready: asyncio.Event
+) -> dict[str, object]:
     seqs: list[int] = []
     times_ns: list[int] = []
     closed = "timeout"

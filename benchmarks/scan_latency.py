@@ -243,9 +243,13 @@ def main() -> int:
                     f"{floor.lost}/{posd.lost}",
                 ]
             )
-            targets.append((f"N={clients_n}: posd p50 ≤ {P50_RATIO_TARGET}× floor p50 (ratio {fmt(r50, 2)})", r50 <= 1.5))
+            targets.append(
+                (f"N={clients_n}: posd p50 ≤ {P50_RATIO_TARGET}× floor p50 (ratio {fmt(r50, 2)})", r50 <= 1.5)
+            )
             if clients_n == P99_TARGET_CLIENTS:
-                targets.append((f"N={clients_n}: posd p99 ≤ {P99_TARGET_MS} ms ({fmt(ps.p99_ms)} ms)", ps.p99_ms <= 2.0))
+                targets.append(
+                    (f"N={clients_n}: posd p99 ≤ {P99_TARGET_MS} ms ({fmt(ps.p99_ms)} ms)", ps.p99_ms <= 2.0)
+                )
             report["rows"].append(  # type: ignore[attr-defined]
                 {"clients": clients_n, "floor": fs.__dict__, "posd": ps.__dict__, "ratio_p50": r50, "ratio_p99": r99}
             )

@@ -11,6 +11,7 @@ from typing import Any
 
 from daemon import __version__
 from daemon.config import LoadedConfig, load_config
+from daemon.reference import config_reference
 from daemon.service import Daemon
 from drivers.errors import ConfigError
 from drivers.registry import DriverRegistry
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--state-dir", type=Path, help="state directory (tokens, databases)")
     serve.add_argument("--check-config", action="store_true", help="validate the configuration and exit")
     commands.add_parser("drivers", help="list the drivers this installation knows")
+    commands.add_parser("config-reference", help="print the configuration reference (Markdown)")
     return parser
 
 
@@ -83,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         for spec in registry.specs():
             sim = " (simulator)" if spec.simulator else ""
             print(f"{spec.name:<18} {spec.driver.kind.value:<8} {spec.description}{sim}")
+        return 0
+    if args.command == "config-reference":
+        print(config_reference(registry), end="")
         return 0
     try:
         loaded = load_config(args.config, registry, overrides=_overrides(args))

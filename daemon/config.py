@@ -41,7 +41,7 @@ class ServerConfig(_Strict):
     host: str = Field(
         "127.0.0.1", description="Bind address. Loopback by default; anything else is a deliberate choice."
     )
-    port: int = Field(DEFAULT_PORT, ge=0, lt=65536)
+    port: int = Field(DEFAULT_PORT, ge=0, lt=65536, description="TCP port; 0 picks a free one (tests).")
     allowed_hosts: list[str] = Field(
         default_factory=list,
         description="Extra Host header values accepted (besides 127.0.0.1, localhost and [::1] on the bound port).",
@@ -50,11 +50,11 @@ class ServerConfig(_Strict):
         default_factory=list,
         description="Browser origins allowed to call the API, compared by exact string equality.",
     )
-    max_body_bytes: int = Field(4 * 1024 * 1024, gt=0)
-    max_ws_message_bytes: int = Field(64 * 1024, gt=0)
-    ws_heartbeat_s: float = Field(20.0, gt=0)
-    ws_auth_timeout_s: float = Field(5.0, gt=0)
-    shutdown_timeout_s: float = Field(5.0, gt=0)
+    max_body_bytes: int = Field(4 * 1024 * 1024, gt=0, description="Largest request body (413 body_too_large).")
+    max_ws_message_bytes: int = Field(64 * 1024, gt=0, description="Largest WebSocket message from a client.")
+    ws_heartbeat_s: float = Field(20.0, gt=0, description="WebSocket ping interval; no pong closes the socket.")
+    ws_auth_timeout_s: float = Field(5.0, gt=0, description="Time a WebSocket client has to send its auth message.")
+    shutdown_timeout_s: float = Field(5.0, gt=0, description="How long in-flight requests may finish on shutdown.")
 
     @field_validator("allowed_origins")
     @classmethod
@@ -67,21 +67,23 @@ class ServerConfig(_Strict):
 
 class EventsConfig(_Strict):
     ring_size: int = Field(16384, ge=10000, description="Events kept for replay with since=.")
-    subscriber_soft_limit: int = Field(1024, gt=0)
-    subscriber_hard_limit: int = Field(8192, gt=0)
-    slow_grace_s: float = Field(5.0, gt=0)
+    subscriber_soft_limit: int = Field(
+        1024, gt=0, description="Pending events above which a slow client gets a grace period."
+    )
+    subscriber_hard_limit: int = Field(8192, gt=0, description="Pending events at which a client is cut off at once.")
+    slow_grace_s: float = Field(5.0, gt=0, description="How long a client may stay over the soft limit.")
 
 
 class SupervisorConfig(_Strict):
-    backoff_initial_s: float = Field(0.5, gt=0)
-    backoff_max_s: float = Field(30.0, gt=0)
+    backoff_initial_s: float = Field(0.5, gt=0, description="First retry delay after a device is lost (doubles).")
+    backoff_max_s: float = Field(30.0, gt=0, description="Cap of the retry delay.")
     stable_after_s: float = Field(10.0, gt=0, description="A session this long resets the backoff.")
-    open_timeout_s: float = Field(3.0, gt=0)
+    open_timeout_s: float = Field(3.0, gt=0, description="Time allowed to open a transport.")
 
 
 class TokenConfig(_Strict):
-    secret: SecretStr = Field(min_length=16)
-    scopes: list[Scope] = Field(min_length=1)
+    secret: SecretStr = Field(min_length=16, description="The bearer token (at least 16 characters; random).")
+    scopes: list[Scope] = Field(min_length=1, description="What the token may do.")
 
 
 class DeviceConfig(_Strict):
@@ -94,8 +96,13 @@ class DeviceConfig(_Strict):
 
 
 class Config(_Strict):
-    state_dir: Path | None = None
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    state_dir: Path | None = Field(
+        None,
+        description="Tokens and databases. Default: $STATE_DIRECTORY, /var/lib/posd as root, else ~/.local/state/posd.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Logging threshold (stderr/journal)."
+    )
     server: ServerConfig = Field(default_factory=ServerConfig)
     events: EventsConfig = Field(default_factory=EventsConfig)
     supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig)

@@ -161,7 +161,9 @@ class RunningDaemon:
     async def events(
         self, query: str = "", token: str | None = None, headers: dict[str, str] | None = None
     ) -> EventStream:
-        ws = await self.session.ws_connect(self.url + "/api/v1/events" + (f"?{query}" if query else ""), headers=headers)
+        ws = await self.session.ws_connect(
+            self.url + "/api/v1/events" + (f"?{query}" if query else ""), headers=headers
+        )
         stream = EventStream(ws)
         self.streams.append(stream)
         await ws.send_json({"type": "auth", "token": token or self.token})
@@ -180,18 +182,30 @@ class RunningDaemon:
 StartDaemon = Callable[..., Awaitable[RunningDaemon]]
 
 
+async def until(condition: Callable[[], bool], timeout: float = EVENT_TIMEOUT) -> None:
+    """Wait for a condition on state that announces no event; fails after ``timeout``."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.002)
+
+
 @pytest.fixture
 async def start_daemon(tmp_path: Path) -> AsyncIterator[StartDaemon]:
     """Factory: ``await start_daemon(config_toml="", simulate=True, registry=None)``."""
     running: list[RunningDaemon] = []
 
     async def start(
-        config_toml: str = "", *, simulate: bool = True, registry: DriverRegistry | None = None, fast: bool = True
+        config_toml: str = "",
+        *,
+        simulate: bool = True,
+        registry: DriverRegistry | None = None,
+        fast: bool = True,
+        state_dir: Path | None = None,
     ) -> RunningDaemon:
         directory = tmp_path / f"daemon{len(running)}"
         directory.mkdir()
         config_file = directory / "posd.toml"
-        text = f'state_dir = "{directory / "state"}"\n' + config_toml
+        text = f'state_dir = "{state_dir or directory / "state"}"\n' + config_toml
         if fast and "[supervisor]" not in config_toml:
             text += FAST_SUPERVISOR
         config_file.write_text(text)
@@ -215,13 +229,29 @@ async def start_daemon(tmp_path: Path) -> AsyncIterator[StartDaemon]:
         await handle.daemon.stop()
 
 
+SIMULATED_IDS = ("printer-1", "drawer-1", "scanner-1", "scale-1", "display-1")
+
+
+async def wait_all_ready(handle: RunningDaemon) -> None:
+    stream = await handle.events("topics=device.state")
+    for device in SIMULATED_IDS:
+        await handle.wait_state(stream, device, "ready")
+    await stream.close()
+    handle.streams.remove(stream)
+
+
+async def stop(handle: RunningDaemon) -> None:
+    """Stop a daemon before the end of the test (teardown then skips it)."""
+    for stream in handle.streams:
+        await stream.close()
+    await handle.session.close()
+    await handle.http.stop()
+    await handle.daemon.stop()
+
+
 @pytest.fixture
 async def sim_daemon(start_daemon: StartDaemon) -> RunningDaemon:
     """A simulate-mode daemon whose five devices are all ready."""
     handle = await start_daemon()
-    stream = await handle.events("topics=device.state")
-    for device in ("printer-1", "drawer-1", "scanner-1", "scale-1", "display-1"):
-        await handle.wait_state(stream, device, "ready")
-    await stream.close()
-    handle.streams.remove(stream)
+    await wait_all_ready(handle)
     return handle

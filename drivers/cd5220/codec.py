@@ -76,7 +76,8 @@ class DisplayInterpreter:
         if buf[1] == ord("Q"):
             if len(buf) < 3:
                 return 0
-            end = buf.find(b"\r", 3)
+            # Look for CR only where a line can end, so the outcome does not depend on how much has arrived.
+            end = buf.find(b"\r", 3, 3 + self.columns + 1)
             if end < 0:
                 return 0 if len(buf) < 3 + self.columns + 1 else 3
             text = bytes(buf[3:end]).decode(self.encoding, errors="replace")[: self.columns]

@@ -19,7 +19,7 @@ class EscposDrawerOptions(BaseModel):
 
     pin: Literal[2, 5] = Field(2, description="Kick connector pin the drawer solenoid is wired to.")
     on_ms: int = Field(100, ge=2, le=510, description="Pulse length.")
-    off_ms: int = Field(200, ge=2, le=510)
+    off_ms: int = Field(200, ge=2, le=510, description="Rest after the pulse.")
     open_when_pin3: Literal["high", "low"] = Field("high", description="Sensor polarity: pin-3 level meaning open.")
     sensed: bool = Field(True, description="False for drawers without a sensor switch.")
     open_confirm_s: float = Field(1.0, gt=0, description="How long to wait for the sensor to show open after a kick.")

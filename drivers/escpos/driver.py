@@ -33,8 +33,8 @@ class EscposOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status_poll_s: float = Field(0.2, gt=0, description="How often DLE EOT status is polled.")
-    reply_timeout_s: float = Field(0.5, gt=0)
-    missed_replies_offline: int = Field(3, ge=1)
+    reply_timeout_s: float = Field(0.5, gt=0, description="Time the printer has to answer a status request.")
+    missed_replies_offline: int = Field(3, ge=1, description="Unanswered status polls in a row that mean offline.")
     write_bytes_per_s: int = Field(
         11520, gt=0, description="Slowest expected line speed; sets write timeouts (115200 baud by default)."
     )

@@ -31,7 +31,7 @@ class ToledoOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     poll_interval_s: float = Field(0.1, gt=0, description="Time between weight requests.")
-    reply_timeout_s: float = Field(0.5, gt=0)
+    reply_timeout_s: float = Field(0.5, gt=0, description="Time the scale has to answer a request.")
     missed_replies_offline: int = Field(3, ge=1, description="Consecutive unanswered requests that mean offline.")
     unit: Literal["kg", "lb"] | None = Field(None, description="Override the unit read from the decimal position.")
 

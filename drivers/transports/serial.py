@@ -22,10 +22,10 @@ class SerialSettings(BaseModel):
 
     type: Literal["serial"] = "serial"
     port: str = Field(description="Device path; prefer a stable one (/dev/serial/by-id/…, /dev/posd/…).")
-    baudrate: int = Field(9600, gt=0)
-    bytesize: Literal[5, 6, 7, 8] = 8
-    parity: Literal["N", "E", "O", "M", "S"] = "N"
-    stopbits: float = 1
+    baudrate: int = Field(9600, gt=0, description="Line speed.")
+    bytesize: Literal[5, 6, 7, 8] = Field(8, description="Data bits (scales often use 7).")
+    parity: Literal["N", "E", "O", "M", "S"] = Field("N", description="Parity: None, Even, Odd, Mark, Space.")
+    stopbits: float = Field(1, description="1, 1.5 or 2.")
 
     @field_validator("stopbits")
     @classmethod
@@ -34,8 +34,8 @@ class SerialSettings(BaseModel):
             raise ValueError("must be 1, 1.5 or 2")
         return value
 
-    rtscts: bool = False
-    xonxoff: bool = False
+    rtscts: bool = Field(False, description="Hardware flow control (many receipt printers).")
+    xonxoff: bool = Field(False, description="Software flow control.")
 
 
 class SerialTransport(StreamTransport):

@@ -15,8 +15,8 @@ class TcpSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["tcp"] = "tcp"
-    host: str
-    port: int = Field(9100, gt=0, lt=65536)
+    host: str = Field(description="Host name or address (a printer's IP).")
+    port: int = Field(9100, gt=0, lt=65536, description="Raw printing port, 9100 on most printers.")
 
 
 class TcpTransport(StreamTransport):

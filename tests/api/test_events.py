@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
 
 import aiohttp
 
@@ -106,8 +108,6 @@ async def test_stalled_websocket_client_is_cut_off_without_slowing_others(start_
     # A client that authenticates and then never reads: a raw socket with a tiny receive buffer.
     reader, writer = await asyncio.open_connection("127.0.0.1", handle.http.port)
     sock = writer.get_extra_info("socket")
-    import socket
-
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     key = "dGhlIHNhbXBsZSBub25jZQ=="
     writer.write(
@@ -117,7 +117,7 @@ async def test_stalled_websocket_client_is_cut_off_without_slowing_others(start_
         ).encode()
     )
     await reader.readuntil(b"\r\n\r\n")
-    payload = ('{"type":"auth","token":"%s"}' % handle.token).encode()
+    payload = json.dumps({"type": "auth", "token": handle.token}).encode()
     mask = b"\x00\x00\x00\x00"
     writer.write(bytes([0x81, 0x80 | 126]) + len(payload).to_bytes(2, "big") + mask + payload)
     await writer.drain()

@@ -40,9 +40,7 @@ async def test_openapi_document_is_complete(start_daemon: StartDaemon) -> None:
     weight = schemas["Weight"]
     assert set(weight["properties"]) == {"value", "unit", "stable", "status"}
     device = schemas["Device"]
-    assert set(device["properties"]["state"]["enum"]) == {
-        "connecting", "ready", "busy", "offline", "error", "disabled"
-    }
+    assert set(device["properties"]["state"]["enum"]) == {"connecting", "ready", "busy", "offline", "error", "disabled"}
 
 
 async def test_console_page_is_served_without_token(start_daemon: StartDaemon) -> None:

@@ -151,7 +151,9 @@ def test_labels_come_out_as_sent_whatever_the_terminator_and_split(
     max_length=st.integers(min_value=1, max_value=12),
     cuts=cut_points,
 )
-def test_whole_split_and_byte_by_byte_feeds_agree(stream: bytes, prefix: bytes, max_length: int, cuts: list[int]) -> None:
+def test_whole_split_and_byte_by_byte_feeds_agree(
+    stream: bytes, prefix: bytes, max_length: int, cuts: list[int]
+) -> None:
     whole, split, single = three_ways(stream, cuts, lambda chunks: run(chunks, prefix=prefix, max_length=max_length))
     assert whole == split == single
 

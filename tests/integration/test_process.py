@@ -13,8 +13,17 @@ import aiohttp
 
 async def test_serve_simulate_process_starts_serves_and_stops_gracefully(tmp_path: Path) -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "daemon", "serve", "--simulate", "--port", "0", "--state-dir", str(tmp_path),
-        "--config", str(_empty_config(tmp_path)),
+        sys.executable,
+        "-m",
+        "daemon",
+        "serve",
+        "--simulate",
+        "--port",
+        "0",
+        "--state-dir",
+        str(tmp_path),
+        "--config",
+        str(_empty_config(tmp_path)),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -67,7 +67,9 @@ options = {{ failures = 2 }}
     assert (await handle.get("/api/v1/health", token=None)).status == 200
 
 
-async def test_unreachable_device_is_offline_with_reason_and_retry(start_daemon: StartDaemon, tmp_path_factory: pytest.TempPathFactory) -> None:
+async def test_unreachable_device_is_offline_with_reason_and_retry(
+    start_daemon: StartDaemon, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     missing = tmp_path_factory.mktemp("dev") / "ttyUSB9"
     config = f"""
 [[devices]]
@@ -78,7 +80,8 @@ transport = {{ type = "serial", port = "{missing}" }}
     handle = await start_daemon(config, simulate=False)
     stream = await handle.events("topics=device.state&devices=scanner-9")
     event = await stream.next("device.state", where=lambda d: d["state"] == "offline")
-    assert "cannot open" in event["data"]["reason"] and str(missing) in event["data"]["reason"]
+    assert "cannot open" in event["data"]["reason"]
+    assert str(missing) in event["data"]["reason"]
     device = (await handle.get("/api/v1/devices/scanner-9")).body["device"]
     assert device["retry_in_s"] is not None
     # The device appears; a reconnect request (what hot-plug does) skips the rest of the backoff.
