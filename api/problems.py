@@ -16,6 +16,7 @@ CODES: dict[str, tuple[int, str]] = {
     "invalid_json": (400, "Body is not valid JSON"),
     "invalid_request": (400, "Request does not match the schema"),
     "text_too_long": (400, "Text does not fit the device"),
+    "invalid_text": (400, "Text contains characters the device would take as commands"),
     "unauthorized": (401, "A valid bearer token is required"),
     "insufficient_scope": (403, "The token lacks the scope this needs"),
     "forbidden_host": (403, "Host header not allowed"),

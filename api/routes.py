@@ -13,7 +13,7 @@ from api.problems import ApiError
 from daemon.manager import ManagedDevice
 from daemon.service import Daemon
 from drivers.base import LineDisplay, Scale
-from drivers.cd5220.codec import TextTooLong
+from drivers.cd5220.codec import TextTooLong, UnsupportedText
 from drivers.errors import DeviceTimeout
 from drivers.models import DeviceKind, DeviceState, HealthResult
 
@@ -116,6 +116,8 @@ async def show_display_text(call: Call) -> schemas.Accepted:
         await display.show_text(body.lines)
     except TextTooLong as err:
         raise ApiError("text_too_long", str(err)) from err
+    except UnsupportedText as err:
+        raise ApiError("invalid_text", str(err)) from err
     return schemas.Accepted()
 
 
@@ -227,7 +229,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "Show up to two lines",
         body=schemas.DisplayTextRequest,
         response=schemas.Accepted,
-        errors=("text_too_long", "device_offline", "wrong_device_kind"),
+        errors=("text_too_long", "invalid_text", "device_offline", "wrong_device_kind"),
         tag="displays",
     ),
     Endpoint(

@@ -65,9 +65,9 @@ async def serve(daemon: Daemon, host: str | None, port: int | None, on_ready: Ca
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await daemon.start()
     http = HttpServer(daemon, host, port)
     try:
+        await daemon.start()
         await http.start()
         on_ready(http)
         await stop.wait()

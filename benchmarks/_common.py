@@ -322,7 +322,7 @@ class ClientResult:
 
 
 def start_clients(
-    server: Server, count: int, workdir: Path, tag: str, timeout: float = 60.0, connections_each: int = 1
+    server: Server, count: int, workdir: Path, tag: str, *, timeout: float = 60.0, connections_each: int = 1
 ) -> list[Child]:
     """Spawn ``count`` client processes (``_ws_client.py``) and wait until each is subscribed.
 
@@ -349,6 +349,16 @@ def collect_results(clients: Sequence[Child], timeout: float = 30.0) -> list[Cli
         for data in json.loads(match.group(1))["connections"]:
             results.append(ClientResult(data["seqs"], data["times_ns"], data["closed"]))
     return results
+
+
+def cpu_ns(pid: int) -> int:
+    """CPU time of every thread of ``pid`` so far, ns (from /proc/PID/task/*/schedstat: ns resolution)."""
+    total = 0
+    with contextlib.suppress(FileNotFoundError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(FileNotFoundError), open(f"/proc/{pid}/task/{task}/schedstat", "rb") as fh:
+                total += int(fh.read().split()[0])
+    return total
 
 
 # -- statistics ---------------------------------------------------------------------------------------------
@@ -391,8 +401,9 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 
 def machine_note() -> str:
-    load = os.getloadavg()
-    return f"{os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, python {sys.version.split()[0]}"
+    one, five, fifteen = os.getloadavg()
+    python = sys.version.split()[0]
+    return f"{os.cpu_count()} CPUs, load average {one:.2f} {five:.2f} {fifteen:.2f}, python {python}"
 
 
 def save_json(path: Path | None, payload: Mapping[str, Any]) -> None:

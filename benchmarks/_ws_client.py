@@ -15,6 +15,7 @@ import asyncio
 import json
 import sys
 import time
+from typing import Any
 
 import aiohttp
 from _common import KIND_END, KIND_SCAN, parse_label
@@ -66,7 +67,8 @@ async def run(url: str, token: str, timeout: float, connections: int) -> list[di
         readies = [asyncio.Event() for _ in range(connections)]
         tasks = [asyncio.create_task(one_connection(session, url, token, timeout, r)) for r in readies]
         waiting = asyncio.ensure_future(asyncio.gather(*(r.wait() for r in readies)))
-        done, _ = await asyncio.wait([waiting, *tasks], timeout=30.0, return_when=asyncio.FIRST_COMPLETED)
+        watched: list[asyncio.Future[Any]] = [waiting, *tasks]
+        done, _ = await asyncio.wait(watched, timeout=30.0, return_when=asyncio.FIRST_COMPLETED)
         if waiting not in done:
             waiting.cancel()
             for task in done:

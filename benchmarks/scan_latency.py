@@ -37,6 +37,7 @@ import argparse
 import math
 import pstats
 import random
+import re
 import sys
 import tempfile
 import time
@@ -48,11 +49,13 @@ from _common import (
     KIND_END,
     KIND_SCAN,
     KIND_WARMUP,
+    REPO,
     BenchError,
     Pty,
     Server,
     Summary,
     collect_results,
+    cpu_ns,
     machine_note,
     make_label,
     percentile,
@@ -79,6 +82,8 @@ class Samples:
     """Per scan: t1 of the last client to get it − t0 (all N clients served)."""
     lost: int = 0
     sent: int = 0
+    server_cpu_ns: int = 0
+    """Server process CPU time (all threads) while the timed scans were sent."""
 
 
 @dataclass
@@ -91,7 +96,7 @@ class Settings:
     client_mode: str = "process"
 
 
-def run_once(server: Server, pty: Pty, clients_n: int, settings: Settings, workdir: Path, tag: str) -> Samples:
+def run_once(server: Server, pty: Pty, clients_n: int, settings: Settings, *, workdir: Path, tag: str) -> Samples:
     """One measurement: N fresh clients, warm-up scans, timed scans, end label."""
     rng = random.Random(f"{tag}")
     timeout = settings.scans * 0.05 + 60.0
@@ -104,16 +109,18 @@ def run_once(server: Server, pty: Pty, clients_n: int, settings: Settings, workd
             time.sleep(rng.uniform(settings.gap_min_s, settings.gap_max_s))
             pty.write(make_label(KIND_WARMUP, i, settings.label_bytes))
         sent_ns: dict[int, int] = {}
+        cpu_before = cpu_ns(server.child.pid)
         for seq in range(settings.scans):
             time.sleep(rng.uniform(settings.gap_min_s, settings.gap_max_s))
             sent_ns[seq] = pty.write(make_label(KIND_SCAN, seq, settings.label_bytes))
         time.sleep(0.05)
+        server_cpu = cpu_ns(server.child.pid) - cpu_before
         pty.write(make_label(KIND_END, 0, settings.label_bytes))
         results = collect_results(clients, timeout=30.0)
     finally:
         stop_all(clients)
     pty.drain_input()
-    samples = Samples(sent=settings.scans * clients_n)
+    samples = Samples(sent=settings.scans * clients_n, server_cpu_ns=server_cpu)
     last_ns: dict[int, int] = {}
     for result in results:
         seen: set[int] = set()
@@ -140,7 +147,7 @@ def profile_posd(workdir: Path, clients_n: int, settings: Settings) -> None:
     server: Server | None = None
     try:
         server = start_posd(workdir, pty.path, name="posd-profiled", profile_out=out)
-        samples = run_once(server, pty, clients_n, settings, workdir, f"profile-n{clients_n}")
+        samples = run_once(server, pty, clients_n, settings, workdir=workdir, tag=f"profile-n{clients_n}")
         summary = Summary.of_ns(samples.deliveries_ns)
         print(f"\nprofiled run (cProfile inflates times): N={clients_n} p50 {fmt(summary.p50_ms)} ms")
     finally:
@@ -150,9 +157,10 @@ def profile_posd(workdir: Path, clients_n: int, settings: Settings) -> None:
     if not out.exists():
         print("no profile written (daemon did not exit cleanly)")
         return
+    # Steady state only: the product's and its libraries' functions, not the imports at startup.
+    where = rf"{re.escape(str(REPO))}/(drivers|daemon|api)/|aiohttp/|serial|asyncio/(selector_events|streams|events)"
     stats = pstats.Stats(str(out))
-    stats.sort_stats("tottime").print_stats(25)
-    stats.sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("tottime").print_stats(where, 30)
 
 
 def main() -> int:
@@ -195,12 +203,13 @@ def main() -> int:
                     order = ("floor", "posd") if round_no % 2 == 0 else ("posd", "floor")
                     for name in order:
                         tag = f"{name}-n{clients_n}-r{round_no}"
-                        one = run_once(servers[name], ptys[name], clients_n, settings, workdir, tag)
+                        one = run_once(servers[name], ptys[name], clients_n, settings, workdir=workdir, tag=tag)
                         total = samples.setdefault((name, clients_n), Samples())
                         total.deliveries_ns += one.deliveries_ns
                         total.fanout_ns += one.fanout_ns
                         total.lost += one.lost
                         total.sent += one.sent
+                        total.server_cpu_ns += one.server_cpu_ns
                         p50 = percentile(one.deliveries_ns, 50) / 1e6
                         print(f"  round {round_no} N={clients_n:<3} {name:<5} p50 {fmt(p50)} ms, lost {one.lost}")
             posd_rc = servers["posd"].child.stop()
@@ -218,7 +227,7 @@ def main() -> int:
 
         print(f"\nScan → WebSocket delivery latency (ms), every (scan, client) delivery; took {elapsed:.0f} s")
         rows: list[list[str]] = []
-        report: dict[str, object] = {"date": str(date.today()), "machine": machine_note(), "rows": []}
+        report_rows: list[dict[str, object]] = []
         targets: list[tuple[str, bool]] = []
         for clients_n in args.clients:
             floor = samples[("floor", clients_n)]
@@ -227,6 +236,8 @@ def main() -> int:
             fan_floor = percentile(floor.fanout_ns, 99) / 1e6
             fan_posd = percentile(posd.fanout_ns, 99) / 1e6
             r50, r99 = ratio(ps.p50_ms, fs.p50_ms), ratio(ps.p99_ms, fs.p99_ms)
+            scans_each = args.scans * args.rounds
+            cpu_floor, cpu_posd = floor.server_cpu_ns / scans_each / 1e3, posd.server_cpu_ns / scans_each / 1e3
             rows.append(
                 [
                     str(clients_n),
@@ -240,6 +251,7 @@ def main() -> int:
                     fmt(r50, 2),
                     fmt(r99, 2),
                     f"{fmt(fan_floor)}/{fmt(fan_posd)}",
+                    f"{cpu_floor:.0f}/{cpu_posd:.0f}",
                     f"{floor.lost}/{posd.lost}",
                 ]
             )
@@ -250,8 +262,15 @@ def main() -> int:
                 targets.append(
                     (f"N={clients_n}: posd p99 ≤ {P99_TARGET_MS} ms ({fmt(ps.p99_ms)} ms)", ps.p99_ms <= 2.0)
                 )
-            report["rows"].append(  # type: ignore[attr-defined]
-                {"clients": clients_n, "floor": fs.__dict__, "posd": ps.__dict__, "ratio_p50": r50, "ratio_p99": r99}
+            report_rows.append(
+                {
+                    "clients": clients_n,
+                    "floor": fs.__dict__,
+                    "posd": ps.__dict__,
+                    "ratio_p50": r50,
+                    "ratio_p99": r99,
+                    "server_cpu_us_per_scan": {"floor": cpu_floor, "posd": cpu_posd},
+                }
             )
         print_table(
             [
@@ -266,6 +285,7 @@ def main() -> int:
                 "p50 ratio",
                 "p99 ratio",
                 "all-N p99 floor/posd",
+                "server CPU µs/scan floor/posd",
                 "lost floor/posd",
             ],
             rows,
@@ -273,7 +293,7 @@ def main() -> int:
         print()
         for text, ok in targets:
             print(f"  {verdict(ok):<6} {text}")
-        save_json(args.json, report)
+        save_json(args.json, {"date": str(date.today()), "machine": machine_note(), "rows": report_rows})
 
         if args.profile:
             profile_posd(workdir, max(args.clients), settings)

@@ -167,6 +167,7 @@ def send_load(
     pty: Pty,
     rate: float,
     label_bytes: int,
+    *,
     duration_s: float,
     first_seq: int,
     stalled: StalledClient | None = None,
@@ -209,6 +210,7 @@ def run_phase(
     server: Server,
     pty: Pty,
     args: argparse.Namespace,
+    *,
     workdir: Path,
     tag: str,
     first_seq: int,
@@ -223,9 +225,11 @@ def run_phase(
         time.sleep(0.2)
         if with_stalled:
             stalled = StalledClient(server.port, server.token, args.rcvbuf)
-            phase = send_load(pty, args.rate, args.label_bytes, args.max_s, first_seq, stalled)
+            phase = send_load(
+                pty, args.rate, args.label_bytes, duration_s=args.max_s, first_seq=first_seq, stalled=stalled
+            )
         else:
-            phase = send_load(pty, args.rate, args.label_bytes, args.alone_s, first_seq)
+            phase = send_load(pty, args.rate, args.label_bytes, duration_s=args.alone_s, first_seq=first_seq)
         time.sleep(0.2)
         pty.write(make_label(KIND_END, 0, args.label_bytes))
         (result,) = collect_results(clients, timeout=60.0)
@@ -309,7 +313,8 @@ def main() -> int:
     args = parser.parse_args()
 
     print(f"slow_consumer {date.today()} — {machine_note()}")
-    print(f"load: {args.rate:g} scans/s, {args.label_bytes} B labels; phase A {args.alone_s:g} s; {args.repeats} A,B pairs")
+    print(f"load: {args.rate:g} scans/s, {args.label_bytes} B labels; phase A {args.alone_s:g} s")
+    print(f"{args.repeats} alternating pairs of phase A (alone) and phase B (with a stalled client)")
     repeats: list[Repeat] = []
     all_alone: list[int] = []
     all_stalled: list[int] = []
@@ -322,8 +327,12 @@ def main() -> int:
             log_path = server.child.log_path
             for rep in range(args.repeats):
                 seq0 = rep * 2 * 10**6
-                alone, _ = run_phase(server, pty, args, workdir, f"alone{rep}", seq0, with_stalled=False)
-                stalled, client = run_phase(server, pty, args, workdir, f"stalled{rep}", seq0 + 10**6, True)
+                alone, _ = run_phase(
+                    server, pty, args, workdir=workdir, tag=f"alone{rep}", first_seq=seq0, with_stalled=False
+                )
+                stalled, client = run_phase(
+                    server, pty, args, workdir=workdir, tag=f"stalled{rep}", first_seq=seq0 + 10**6, with_stalled=True
+                )
                 print(
                     f"  pair {rep}: A {len(alone.sent_ns)} scans at {alone.achieved_rate:.0f}/s, "
                     f"B {len(stalled.sent_ns)} scans at {stalled.achieved_rate:.0f}/s; "
@@ -404,7 +413,8 @@ def main() -> int:
     print()
     ratio_ok = not math.isnan(p99_ratio) and p99_ratio <= P99_RATIO_TARGET
     cut_ok = worst_cut is not None and worst_cut <= DISCONNECT_TARGET_S
-    print(f"  {verdict(ratio_ok):<6} healthy p99 with stalled client ≤ {P99_RATIO_TARGET:g}× alone ({fmt(p99_ratio, 2)}×)")
+    ratio_text = f"healthy p99 with stalled client ≤ {P99_RATIO_TARGET:g}× alone ({fmt(p99_ratio, 2)}×)"
+    print(f"  {verdict(ratio_ok):<6} {ratio_text}")
     print(f"  {verdict(cut_ok):<6} stalled client disconnected ≤ {DISCONNECT_TARGET_S:g} s (worst {fmt(worst_cut)} s)")
     save_json(
         args.json,

@@ -51,10 +51,10 @@ class ManagedDevice:
         """True once the driver reported the device connected in the current session."""
         self.session_watch = StateWatch()
         self.retry_at: float | None = None
-        self.driver: Driver = resolved.spec.driver(self, resolved.options)
         self.transport_info: dict[str, Any] = {"type": config.transport.type}
         self._wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self.driver: Driver = resolved.spec.driver(self, resolved.options)
 
     # -- DeviceContext ------------------------------------------------------------------------------
     @property
@@ -66,8 +66,8 @@ class ManagedDevice:
         return self._reason
 
     def set_state(self, state: DeviceState, reason: str | None = None) -> None:
-        if self.in_session and state in CONNECTED_STATES:
-            self._set_session(True)
+        if self.in_session:
+            self._set_session(state in CONNECTED_STATES)
         if (state, reason) == (self._state, self._reason):
             return
         self._state, self._reason = state, reason

@@ -90,5 +90,8 @@ def identify(label: str) -> Symbol:
             if name == "EAN13" and len(data) == 13 and data.startswith("0") and label[1:3] == "E0":
                 # UPC-A travels as EAN-13 with a leading zero under ]E0; report it as the UPC-A it is.
                 return Symbol(data[1:], "UPCA", label[:3])
+            if name == "EAN13" and len(data) == 8 and label[1:3] == "E0":
+                # ]E4 is EAN-8; eight digits under ]E0 are a UPC-E symbol.
+                return Symbol(data, "UPCE", label[:3])
             return Symbol(data, name, label[:3])
     return Symbol(label, infer_symbology(label), None)

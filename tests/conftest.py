@@ -186,7 +186,7 @@ async def until(condition: Callable[[], bool], timeout: float = EVENT_TIMEOUT) -
     """Wait for a condition on state that announces no event; fails after ``timeout``."""
     async with asyncio.timeout(timeout):
         while not condition():
-            await asyncio.sleep(0.002)
+            await asyncio.sleep(0.002)  # noqa: ASYNC110 - the state has no event to await
 
 
 @pytest.fixture

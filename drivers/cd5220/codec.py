@@ -14,6 +14,10 @@ COLUMNS = 20
 ROWS = 2
 
 
+class UnsupportedText(ValueError):
+    """Text the display cannot show as text (control characters would be commands)."""
+
+
 class TextTooLong(ValueError):
     """A line does not fit the display (the API turns this into 400 ``text_too_long``)."""
 
@@ -35,6 +39,8 @@ def encode_lines(lines: list[str], encoding: str = "cp437", columns: int = COLUM
     if len(lines) > ROWS:
         raise TextTooLong(f"the display has {ROWS} lines, got {len(lines)}")
     for number, line in enumerate(lines, start=1):
+        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in line):
+            raise UnsupportedText(f"line {number} contains control characters")
         if len(line) > columns:
             raise TextTooLong(f"line {number} has {len(line)} characters; the display shows {columns}")
     padded = [*lines, *[""] * (ROWS - len(lines))]

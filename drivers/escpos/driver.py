@@ -137,9 +137,8 @@ class EscposPrinter(ReceiptPrinter):
             self._drawer_high = drawer_high
             for listener in tuple(self._drawer_listeners):
                 listener(drawer_high)
-        state, reason = self._state_for(status)
-        if (state, reason) != (self.ctx.state, None) and self.ctx.state is not DeviceState.BUSY:
-            self.ctx.set_state(state, reason)
+        if self.ctx.state is not DeviceState.BUSY:
+            self.ctx.set_state(*self._state_for(status))
 
     @staticmethod
     def _state_for(status: PrinterStatus) -> tuple[DeviceState, str | None]:

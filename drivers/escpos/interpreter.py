@@ -25,14 +25,15 @@ CODE_PAGES: dict[int, str] = {
 
 # Fixed total lengths of commands, by (prefix, function byte).
 _FIXED: dict[tuple[int, int], int] = {
-    **{(0x1B, ord(c)): 3 for c in "!-3EGJMRSVadtU{ "},
+    **{(0x1B, ord(c)): 3 for c in "!-3EGJMRTVadrtU{ ="},
     (0x1B, ord("c")): 4,
-    **{(0x1B, ord(c)): 2 for c in "@2<im="},
+    **{(0x1B, ord(c)): 2 for c in "@2<imS"},
     (0x1B, ord("p")): 5,
     (0x1B, ord("$")): 4,
     (0x1B, ord("\\")): 4,
     (0x1B, ord("D")): 0,  # tab stops: NUL-terminated, handled below
-    **{(0x1D, ord(c)): 3 for c in "!BHIbfhwar"},
+    **{(0x1D, ord(c)): 3 for c in "!BHIbfhwar/"},
+    (0x1D, ord("P")): 4,
     (0x1D, ord("L")): 4,
     (0x1D, ord("W")): 4,
     (0x1D, ord("$")): 4,
@@ -127,10 +128,11 @@ class EscposInterpreter:
                 actions.append(DrawerPulse(pin=2 if buf[3] == 0 else 5, on_ms=buf[4] * 100))
             return 5
         if prefix == 0x1D and fn == ord("V"):
-            if len(buf) < 3:
+            size = 4 if len(buf) >= 3 and buf[2] in (65, 66, 97, 98, 103, 104) else 3  # GS V m n / GS V m
+            if len(buf) < size:
                 return 0
             self.cuts += 1
-            return 4 if buf[2] in (65, 66, 97, 98, 103, 104) else 3
+            return size
         if prefix == 0x1D and fn == ord("k"):
             return self._barcode()
         if prefix == 0x1D and fn == ord("v"):  # GS v 0 m xL xH yL yH d…

@@ -47,7 +47,8 @@ class LineFramer:
                 elif self._buffer:
                     raw = bytes(self._buffer)
                     label = raw[len(self.prefix) :] if self.prefix and raw.startswith(self.prefix) else raw
-                    out.append(Frame(raw=raw, label=label))
+                    if label:  # a line that is only the prefix carries no scan
+                        out.append(Frame(raw=raw, label=label))
                 self._buffer.clear()
             elif not self._overflow:
                 self._buffer.append(byte)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -20,7 +21,7 @@ cut_points = st.lists(st.integers(min_value=0, max_value=1 << 16), max_size=24)
 def split_at(data: bytes, cuts: Sequence[int]) -> list[bytes]:
     """Cut ``data`` at the given positions (taken modulo ``len(data) + 1``); the pieces join back to ``data``."""
     points = sorted({cut % (len(data) + 1) for cut in cuts} | {0, len(data)})
-    pieces = [data[start:end] for start, end in zip(points, points[1:], strict=False)]
+    pieces = [data[start:end] for start, end in itertools.pairwise(points)]
     assert b"".join(pieces) == data
     return pieces
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drivers.cd5220.codec import DisplayInterpreter, TextTooLong, encode_lines, encode_text
+from drivers.cd5220.codec import DisplayInterpreter, TextTooLong, UnsupportedText, encode_lines, encode_text
 from tests.codecs._streams import PROPERTY, cut_points, three_ways
 
 FF = b"\x0c"
@@ -115,15 +115,29 @@ def test_interpreter_recovers_the_lines(lines: list[str], cuts: list[int]) -> No
         assert pending == b""
 
 
+CONTROL = [chr(c) for c in range(0x20)] + ["\x7f"]
+SHOWABLE = st.text(alphabet=st.characters(blacklist_characters=CONTROL, blacklist_categories=("Cs",)), max_size=20)
+
+
 @PROPERTY
-@given(lines=st.lists(st.text(max_size=20), max_size=2))
+@given(lines=st.lists(SHOWABLE, max_size=2))
 def test_any_text_encodes_to_single_bytes_and_never_raises(lines: list[str]) -> None:
     data = encode_lines(lines)
     assert len(data) == 1 + 2 * (3 + 20 + 1)
 
 
 @PROPERTY
-@given(lines=st.lists(st.text(max_size=30), min_size=0, max_size=4))
+@given(text=SHOWABLE, control=st.sampled_from(CONTROL), at=st.integers(min_value=0, max_value=20))
+def test_control_characters_are_refused_not_sent(text: str, control: str, at: int) -> None:
+    line = (text[:at] + control + text[at:])[:20]
+    if control not in line:
+        line = line[:-1] + control if line else control
+    with pytest.raises(UnsupportedText):
+        encode_lines([line])
+
+
+@PROPERTY
+@given(lines=st.lists(SHOWABLE.map(lambda t: t * 2), min_size=0, max_size=4))
 def test_rejects_exactly_what_does_not_fit(lines: list[str]) -> None:
     fits = len(lines) <= 2 and all(len(line) <= 20 for line in lines)
     if fits:

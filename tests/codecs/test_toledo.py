@@ -57,29 +57,22 @@ def only_weight(out: Out) -> WeightReply:
     return reply
 
 
-# Frames built by hand from the protocol (not with encode_weight): value, unit, bytes.
-kg_frames = st.builds(
-    lambda whole, frac, net: (
-        Decimal(f"{whole}.{frac:03d}"),
-        "kg",
-        net,
-        STX + f"{whole:02d}.{frac:03d}".encode() + (b"N" if net else b"") + CR,
-    ),
-    st.integers(0, 99),
-    st.integers(0, 999),
-    st.booleans(),
-)
-lb_frames = st.builds(
-    lambda whole, frac, net: (
-        Decimal(f"{whole}.{frac:02d}"),
-        "lb",
-        net,
-        STX + f"{whole:03d}.{frac:02d}".encode() + (b"N" if net else b"") + CR,
-    ),
-    st.integers(0, 999),
-    st.integers(0, 99),
-    st.booleans(),
-)
+# Frames built by hand from the protocol (not with encode_weight): value, unit, net, bytes.
+WeightFrame = tuple[Decimal, Literal["kg", "lb"], bool, bytes]
+
+
+def kg_frame(whole: int, frac: int, net: bool) -> WeightFrame:
+    text = f"{whole:02d}.{frac:03d}"  # WW.WWW
+    return Decimal(f"{whole}.{frac:03d}"), "kg", net, STX + text.encode() + (b"N" if net else b"") + CR
+
+
+def lb_frame(whole: int, frac: int, net: bool) -> WeightFrame:
+    text = f"{whole:03d}.{frac:02d}"  # 0WW.WW (three integer digits)
+    return Decimal(f"{whole}.{frac:02d}"), "lb", net, STX + text.encode() + (b"N" if net else b"") + CR
+
+
+kg_frames = st.builds(kg_frame, st.integers(0, 99), st.integers(0, 999), st.booleans())
+lb_frames = st.builds(lb_frame, st.integers(0, 999), st.integers(0, 99), st.booleans())
 weight_frames = st.one_of(kg_frames, lb_frames)
 
 # Noise that cannot start a frame: no STX, not even with the parity bit set (0x82 is STX on a 7E1 line).
@@ -310,24 +303,24 @@ def test_status_round_trips(bits: int) -> None:
 @PROPERTY
 @given(frame=weight_frames, before=noise, after=noise)
 def test_noise_without_stx_around_a_frame_never_changes_the_weight(
-    frame: tuple[Decimal, str, bool, bytes], before: bytes, after: bytes
+    frame: WeightFrame, before: bytes, after: bytes
 ) -> None:
     value, unit, net, data = frame
     out = decode(before + data + after)
-    assert out == [WeightReply(value=value, unit=unit, net=net)]  # type: ignore[arg-type]
+    assert out == [WeightReply(value=value, unit=unit, net=net)]
 
 
 @PROPERTY
 @given(frame=weight_frames, parity=st.lists(st.booleans(), min_size=10, max_size=10))
-def test_random_parity_bits_do_not_matter(frame: tuple[Decimal, str, bool, bytes], parity: list[bool]) -> None:
+def test_random_parity_bits_do_not_matter(frame: WeightFrame, parity: list[bool]) -> None:
     value, unit, net, data = frame
     noisy = bytes(b | (0x80 if flip else 0) for b, flip in zip(data, parity, strict=False)) + data[len(parity) :]
-    assert decode(noisy) == [WeightReply(value=value, unit=unit, net=net)]  # type: ignore[arg-type]
+    assert decode(noisy) == [WeightReply(value=value, unit=unit, net=net)]
 
 
 @PROPERTY
 @given(frame=weight_frames, data=st.data())
-def test_a_corrupted_digit_never_yields_a_weight(frame: tuple[Decimal, str, bool, bytes], data: st.DataObject) -> None:
+def test_a_corrupted_digit_never_yields_a_weight(frame: WeightFrame, data: st.DataObject) -> None:
     _, _, _, raw = frame
     positions = [i for i, b in enumerate(raw) if b in DIGITS]
     position = data.draw(st.sampled_from(positions))
@@ -345,16 +338,14 @@ def test_a_corrupted_digit_never_yields_a_weight(frame: tuple[Decimal, str, bool
     tail=noise,
     frame=weight_frames,
 )
-def test_over_long_frame_is_reported_then_resync_on_next_stx(
-    junk: bytes, tail: bytes, frame: tuple[Decimal, str, bool, bytes]
-) -> None:
+def test_over_long_frame_is_reported_then_resync_on_next_stx(junk: bytes, tail: bytes, frame: WeightFrame) -> None:
     value, unit, net, data = frame
     junk = (junk + b"x" * 17)[: max(17, len(junk))]  # at least 17 payload bytes after filtering
     out = decode(STX + junk + tail + data)
     assert len(out) == 2, out
     assert isinstance(out[0], BadFrame)
     assert bytes(b & 0x7F for b in junk).startswith(out[0].data)
-    assert out[1] == WeightReply(value=value, unit=unit, net=net)  # type: ignore[arg-type]
+    assert out[1] == WeightReply(value=value, unit=unit, net=net)
 
 
 @st.composite
@@ -384,10 +375,8 @@ def test_whole_split_and_byte_by_byte_feeds_agree(stream: bytes, cuts: list[int]
 
 @PROPERTY
 @given(frames=st.lists(weight_frames, max_size=6), cuts=cut_points)
-def test_consecutive_frames_all_decode_in_order_whatever_the_split(
-    frames: list[tuple[Decimal, str, bool, bytes]], cuts: list[int]
-) -> None:
+def test_consecutive_frames_all_decode_in_order_whatever_the_split(frames: list[WeightFrame], cuts: list[int]) -> None:
     stream = b"".join(raw for *_, raw in frames)
-    expected = [WeightReply(value=v, unit=u, net=n) for v, u, n, _ in frames]  # type: ignore[arg-type]
+    expected = [WeightReply(value=v, unit=u, net=n) for v, u, n, _ in frames]
     for out in three_ways(stream, cuts, run):
         assert out == expected

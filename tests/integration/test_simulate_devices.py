@@ -96,6 +96,10 @@ async def test_display_shows_two_lines_and_rejects_long_text(sim_daemon: Running
     assert too_long.body["code"] == "text_too_long"
     assert (await sim_daemon.get("/api/v1/sim/display-1/output")).body["lines"] == ["Total", "R$ 12,50"]
 
+    control = await sim_daemon.post("/api/v1/displays/display-1/text", {"lines": ["a\x0cb"]})
+    assert (control.status, control.body["code"]) == (400, "invalid_text")
+    assert (await sim_daemon.get("/api/v1/sim/display-1/output")).body["lines"] == ["Total", "R$ 12,50"]
+
     wrong_kind = await sim_daemon.post("/api/v1/displays/scale-1/text", {"lines": ["hi"]})
     assert (wrong_kind.status, wrong_kind.body["code"]) == (409, "wrong_device_kind")
 
