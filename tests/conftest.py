@@ -185,8 +185,8 @@ StartDaemon = Callable[..., Awaitable[RunningDaemon]]
 async def until(condition: Callable[[], bool], timeout: float = EVENT_TIMEOUT) -> None:
     """Wait for a condition on state that announces no event; fails after ``timeout``."""
     async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.002)  # noqa: ASYNC110 - the state has no event to await
+        while not condition():  # noqa: ASYNC110 - the state has no event to await
+            await asyncio.sleep(0.002)
 
 
 @pytest.fixture
