@@ -9,12 +9,13 @@ from importlib import resources
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from api.endpoint_table import ENDPOINTS
 from api.endpoints import Call, Endpoint, add_routes
 from api.events_ws import EVENTS_PATH, SOCKETS, close_all_sockets, events_handler
 from api.guard import GuardPolicy, make_guard
 from api.openapi import build_openapi
 from api.problems import ApiError, from_posd_error, problem_response
-from api.routes import DAEMON, ENDPOINTS
+from api.routes import DAEMON
 from daemon.events import encode_json
 from daemon.service import Daemon
 from drivers.errors import PosdError

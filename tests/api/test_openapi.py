@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.routes import ENDPOINTS
+from api.endpoint_table import ENDPOINTS
 from tests.conftest import RunningDaemon, StartDaemon
 
 

@@ -209,7 +209,14 @@ def test_the_simulator_aim_table_round_trips_through_identify(symbology: str, da
     aim = AIM_FOR_SYMBOLOGY[symbology]
     if symbology == "EAN13" and len(data) == 13 and data.startswith("0"):
         data = "9" + data[1:]  # that shape is UPC-A by definition
+    if symbology == "EAN13" and len(data) == 8:
+        data += "0"  # eight characters under ]E0 are UPC-E by definition
     assert identify(aim + data) == Symbol(data, symbology, aim)
+
+
+def test_upce_under_e0_and_ean8_under_e4() -> None:
+    assert identify("]E001234565") == Symbol("01234565", "UPCE", "]E0")
+    assert identify("]E496385074") == Symbol("96385074", "EAN8", "]E4")
 
 
 @PROPERTY

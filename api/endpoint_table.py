@@ -1,0 +1,12 @@
+"""Every REST endpoint, collected from the core and the per-family modules (one line per family)."""
+
+from __future__ import annotations
+
+from api import displays, routes, scales
+from api.endpoints import Endpoint
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    *routes.ENDPOINTS,
+    *scales.ENDPOINTS,
+    *displays.ENDPOINTS,
+)
