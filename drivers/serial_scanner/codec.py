@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 Suffix = Literal["CR", "LF", "CRLF"]
 SUFFIX_BYTES: dict[str, bytes] = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n"}
+_TERMINATOR = re.compile(rb"[\r\n]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,22 +41,33 @@ class LineFramer:
 
     def feed(self, data: bytes) -> list[Frame | FramingError]:
         out: list[Frame | FramingError] = []
-        for byte in data:
-            if byte in (0x0D, 0x0A):
-                if self._overflow:
-                    out.append(FramingError(f"label longer than {self.max_length} bytes", bytes(self._buffer)))
-                    self._overflow = False
-                elif self._buffer:
-                    raw = bytes(self._buffer)
-                    label = raw[len(self.prefix) :] if self.prefix and raw.startswith(self.prefix) else raw
-                    if label:  # a line that is only the prefix carries no scan
-                        out.append(Frame(raw=raw, label=label))
-                self._buffer.clear()
-            elif not self._overflow:
-                self._buffer.append(byte)
-                if len(self._buffer) > self.max_length:
-                    self._overflow = True
+        start = 0
+        # Scan for terminators with C-level searches, not a Python loop per byte.
+        for match in _TERMINATOR.finditer(data):
+            self._take(data[start : match.start()])
+            self._end_line(out)
+            start = match.end()
+        self._take(data[start:])
         return out
+
+    def _take(self, chunk: bytes) -> None:
+        if self._overflow or not chunk:
+            return
+        room = self.max_length + 1 - len(self._buffer)
+        self._buffer += chunk[:room]
+        if len(self._buffer) > self.max_length:
+            self._overflow = True  # keep the first max_length + 1 bytes for the report; drop the rest
+
+    def _end_line(self, out: list[Frame | FramingError]) -> None:
+        if self._overflow:
+            out.append(FramingError(f"label longer than {self.max_length} bytes", bytes(self._buffer)))
+            self._overflow = False
+        elif self._buffer:
+            raw = bytes(self._buffer)
+            label = raw[len(self.prefix) :] if self.prefix and raw.startswith(self.prefix) else raw
+            if label:  # a line that is only the prefix carries no scan
+                out.append(Frame(raw=raw, label=label))
+        self._buffer.clear()
 
     @property
     def pending(self) -> bytes:
