@@ -11,7 +11,7 @@ from aiohttp.typedefs import Middleware
 
 from api.endpoint_table import ENDPOINTS
 from api.endpoints import Call, Endpoint, add_routes
-from api.events_ws import EVENTS_PATH, SOCKETS, close_all_sockets, events_handler
+from api.events_ws import EVENTS_PATH, FRAMES, SOCKETS, FrameCache, close_all_sockets, events_handler
 from api.guard import GuardPolicy, make_guard
 from api.openapi import build_openapi
 from api.problems import ApiError, from_posd_error, problem_response
@@ -72,6 +72,7 @@ def build_app(daemon: Daemon) -> web.Application:
     app[DAEMON] = daemon
     app[GUARD] = policy
     app[SOCKETS] = set()
+    app[FRAMES] = FrameCache()
     openapi_document = encode_json(build_openapi(ENDPOINTS, daemon.version))
 
     async def get_openapi(call: Call) -> web.Response:

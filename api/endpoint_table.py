@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from api import displays, routes, scales
+from api import displays, printers, routes, scales
 from api.endpoints import Endpoint
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     *routes.ENDPOINTS,
     *scales.ENDPOINTS,
     *displays.ENDPOINTS,
+    *printers.ENDPOINTS,
 )

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from api.endpoints import validation_problem
 from api.routes import DAEMON
 from daemon.config import Scope
-from daemon.events import EventFilter, Subscriber, encode_json
+from daemon.events import Event, EventFilter, Subscriber, encode_json
 from daemon.security import Principal
 
 _LOGGER = logging.getLogger(__name__)
@@ -49,6 +49,10 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_TOO_SLOW = 4008
 
 SOCKETS = web.AppKey("event_sockets", set[web.WebSocketResponse])
+
+#: Above this many bytes waiting in a client's transport, events go through its queue instead of the fast path.
+DIRECT_WRITE_LIMIT = 32 * 1024
+CLIENT_SEND_BUFFER = 128 * 1024
 
 
 def _split(value: str | None) -> frozenset[str] | None:
@@ -115,12 +119,86 @@ async def _authenticate(ws: web.WebSocketResponse, request: web.Request, timeout
     return principal
 
 
-async def _write_events(ws: web.WebSocketResponse, subscriber: Subscriber, replay: list[bytes]) -> None:
-    for frame in replay:
-        await ws.send_frame(frame, WSMsgType.TEXT)
-    while batch := await subscriber.get_batch():
-        for event in batch:
-            await ws.send_frame(event.frame, WSMsgType.TEXT)
+def text_frame(payload: bytes) -> bytes:
+    """A complete, unmasked WebSocket text frame (RFC 6455 §5.2): the same bytes suit every client."""
+    length = len(payload)
+    if length < 126:
+        header = bytes((0x81, length))
+    elif length < 65536:
+        header = bytes((0x81, 126)) + length.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + length.to_bytes(8, "big")
+    return header + payload
+
+
+class FrameCache:
+    """Publishing offers an event to every subscriber in one synchronous pass: frame it once for all of them."""
+
+    def __init__(self) -> None:
+        self._seq = -1
+        self._frame = b""
+
+    def frame(self, event: Event) -> bytes:
+        if event.seq != self._seq:
+            self._seq, self._frame = event.seq, text_frame(event.frame)
+        return self._frame
+
+
+FRAMES = web.AppKey("event_frames", FrameCache)
+
+
+class ClientWriter:
+    """Sends a subscriber's events to one WebSocket client.
+
+    Fast path: while the client keeps up (nothing queued, writer idle, transport buffer small) an event is
+    written straight to the socket during publish — no task switch per client. Otherwise events queue and
+    this writer task sends them; a send that makes no progress for ``stall_timeout`` cuts the client off.
+    """
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        transport: asyncio.Transport,
+        subscriber: Subscriber,
+        frames: FrameCache,
+        stall_timeout: float,
+    ) -> None:
+        self._ws = ws
+        self._transport = transport
+        self._subscriber = subscriber
+        self._frames = frames
+        self._stall_timeout = stall_timeout
+        self._sending = False
+        subscriber.deliver_now = self.deliver_now
+
+    def deliver_now(self, event: Event) -> bool:
+        transport = self._transport
+        if self._sending or transport.is_closing() or transport.get_write_buffer_size() > DIRECT_WRITE_LIMIT:
+            return False
+        transport.write(self._frames.frame(event))
+        return True
+
+    async def run(self, replay: list[bytes]) -> None:
+        self._sending = True
+        try:
+            for frame in replay:
+                await self._send(frame)
+        finally:
+            self._sending = False
+        while batch := await self._subscriber.get_batch():
+            self._sending = True
+            try:
+                for event in batch:
+                    await self._send(event.frame)
+            finally:
+                self._sending = False
+
+    async def _send(self, frame: bytes) -> None:
+        try:
+            async with asyncio.timeout(self._stall_timeout):
+                await self._ws.send_frame(frame, WSMsgType.TEXT)
+        except TimeoutError:
+            self._subscriber.close(f"too slow: no progress for {self._stall_timeout:g}s")
 
 
 async def events_handler(request: web.Request) -> web.StreamResponse:
@@ -136,6 +214,12 @@ async def events_handler(request: web.Request) -> web.StreamResponse:
     )
     await ws.prepare(request)
     request.app[SOCKETS].add(ws)
+    sock = request.transport.get_extra_info("socket") if request.transport is not None else None
+    if sock is not None:
+        # A bounded kernel buffer (Linux doubles it): a stalled reader shows back-pressure after ~256 KiB,
+        # not after the megabytes loopback auto-tuning allows.
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, CLIENT_SEND_BUFFER)
 
     authenticated = await _authenticate(ws, request, server.ws_auth_timeout_s)
     event_filter = build_filter(query, authenticated) if isinstance(authenticated, Principal) else authenticated
@@ -156,7 +240,10 @@ async def events_handler(request: web.Request) -> web.StreamResponse:
     if subscription.gap is not None:
         replay.append(encode_json({"type": "gap", "from": subscription.gap[0], "to": subscription.gap[1]}))
     replay.extend(event.frame for event in subscription.replay)
-    writer = asyncio.create_task(_write_events(ws, subscriber, replay), name="ws-events-writer")
+    transport = request.transport
+    assert transport is not None  # the upgrade just succeeded on it
+    client = ClientWriter(ws, transport, subscriber, request.app[FRAMES], daemon.config.events.slow_grace_s)
+    writer = asyncio.create_task(client.run(replay), name="ws-events-writer")
     try:
         async for msg in ws:
             if msg.type is WSMsgType.TEXT:

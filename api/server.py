@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -69,6 +70,10 @@ async def serve(daemon: Daemon, host: str | None, port: int | None, on_ready: Ca
     try:
         await daemon.start()
         await http.start()
+        # Objects alive after start-up live for the whole run: keep them out of every future GC pass
+        # (full collections otherwise pause the loop for 20-30 ms under load).
+        gc.collect()
+        gc.freeze()
         on_ready(http)
         await stop.wait()
         _LOGGER.info("shutting down")

@@ -71,7 +71,9 @@ class EventsConfig(_Strict):
         1024, gt=0, description="Pending events above which a slow client gets a grace period."
     )
     subscriber_hard_limit: int = Field(8192, gt=0, description="Pending events at which a client is cut off at once.")
-    slow_grace_s: float = Field(5.0, gt=0, description="How long a client may stay over the soft limit.")
+    slow_grace_s: float = Field(
+        4.0, gt=0, description="How long a client may stay over the soft limit, or make no progress sending."
+    )
 
 
 class SupervisorConfig(_Strict):
@@ -79,6 +81,19 @@ class SupervisorConfig(_Strict):
     backoff_max_s: float = Field(30.0, gt=0, description="Cap of the retry delay.")
     stable_after_s: float = Field(10.0, gt=0, description="A session this long resets the backoff.")
     open_timeout_s: float = Field(3.0, gt=0, description="Time allowed to open a transport.")
+
+
+class PrintingConfig(_Strict):
+    uncertain_policy: Literal["reprint", "hold"] = Field(
+        "reprint",
+        description="A job interrupted while sending (crash, power cut) may or may not have printed: reprint it "
+        "marked COPY, or hold it for the operator.",
+    )
+    retention_h: float = Field(168.0, ge=24, description="How long finished jobs and their idempotency keys are kept.")
+    strict_encoding: bool = Field(
+        False, description="Refuse documents with characters the printer cannot print (else print a replacement)."
+    )
+    replacement: str = Field("?", min_length=1, max_length=1, description="Printed for characters the printer lacks.")
 
 
 class TokenConfig(_Strict):
@@ -106,6 +121,7 @@ class Config(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     events: EventsConfig = Field(default_factory=EventsConfig)
     supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig)
+    printing: PrintingConfig = Field(default_factory=PrintingConfig)
     tokens: dict[str, TokenConfig] = Field(default_factory=dict)
     devices: list[DeviceConfig] = Field(default_factory=list)
 

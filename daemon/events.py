@@ -25,7 +25,7 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_RING_SIZE = 16384
 DEFAULT_SOFT_LIMIT = 1024
 DEFAULT_HARD_LIMIT = 8192
-DEFAULT_SLOW_GRACE = 5.0
+DEFAULT_SLOW_GRACE = 4.0
 
 
 def _json_default(value: Any) -> Any:
@@ -91,6 +91,11 @@ class Subscriber:
         self._grace_timer: asyncio.TimerHandle | None = None
         self.close_reason: str | None = None
         self.on_close: Callable[[str], None] | None = None
+        self.deliver_now: Callable[[Event], bool] | None = None
+        """Optional fast path: deliver synchronously if the consumer can take it at once (True if it did).
+
+        Only tried while nothing is queued, so order is kept; anything it declines goes through the queue.
+        """
 
     @property
     def pending(self) -> int:
@@ -98,6 +103,8 @@ class Subscriber:
 
     def offer(self, event: Event) -> None:
         if self.close_reason is not None or not self.filter.matches(event):
+            return
+        if not self._queue and self.deliver_now is not None and self.deliver_now(event):
             return
         self._queue.append(event)
         self._wakeup.set()

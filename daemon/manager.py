@@ -13,7 +13,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from daemon.config import ResolvedDevice, SupervisorConfig
@@ -54,6 +54,7 @@ class ManagedDevice:
         self.transport_info: dict[str, Any] = {"type": config.transport.type}
         self._wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self._state_listeners: list[Callable[[], None]] = []
         self.driver: Driver = resolved.spec.driver(self, resolved.options)
 
     # -- DeviceContext ------------------------------------------------------------------------------
@@ -71,12 +72,18 @@ class ManagedDevice:
         if (state, reason) == (self._state, self._reason):
             return
         self._state, self._reason = state, reason
+        for listener in tuple(self._state_listeners):
+            listener()
         data: dict[str, Any] = {"state": state.value}
         if reason is not None:
             data["reason"] = reason
         self._bus.publish("device.state", self.device_id, data)
         if state in (DeviceState.OFFLINE, DeviceState.ERROR):
             _LOGGER.info("%s: %s (%s)", self.device_id, state.value, reason)
+
+    def add_state_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (synchronously) after every state change."""
+        self._state_listeners.append(listener)
 
     def publish(self, topic: str, data: Mapping[str, Any]) -> None:
         self._bus.publish(topic, self.device_id, data)

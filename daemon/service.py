@@ -14,6 +14,7 @@ from daemon.config import LoadedConfig, check_peers, default_state_dir
 from daemon.database import Database
 from daemon.events import EventBus
 from daemon.manager import DeviceManager
+from daemon.printing import PrintService
 from daemon.security import ADMIN_NAME, Principal, TokenStore, ensure_admin_token
 from daemon.simulate import start_simulators, stop_simulators
 from daemon.statistics import SCHEMA as STATISTICS_SCHEMA
@@ -46,6 +47,7 @@ class Daemon:
         self._db = Database(self.state_dir / "state.db", STATISTICS_SCHEMA)
         self.statistics = StatisticsStore(self._db)
         self.manager = DeviceManager(self.bus, self.statistics, self.config.supervisor)
+        self.printing = PrintService(self.state_dir / "jobs.db", self.manager, self.bus, self.config.printing)
         self.started_monotonic = time.monotonic()
         self._stopped = False
 
@@ -72,6 +74,7 @@ class Daemon:
         for device in devices:
             self.manager.add(device)
         self.manager.start()
+        await self.printing.start()
         _LOGGER.info("posd %s started: %d devices, state in %s", self.version, len(devices), self.state_dir)
 
     async def stop(self) -> None:
@@ -79,6 +82,7 @@ class Daemon:
             return
         self._stopped = True
         self.bus.close_all("server shutting down")
+        await self.printing.stop()
         await self.manager.stop()
         await stop_simulators(self.simulators)
         await self.statistics.stop()

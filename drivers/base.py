@@ -121,8 +121,19 @@ class ReceiptPrinter(Driver):
     kind = DeviceKind.PRINTER
 
     @abc.abstractmethod
-    async def print_bytes(self, data: bytes) -> None:
-        """Send a whole job's bytes; raises TransportError/DeviceOffline when it cannot."""
+    def render_job(self, kind: str, payload: bytes, *, copy: bool, strict: bool, replacement: str) -> bytes:
+        """Turn a job (``document`` JSON, ``raw`` bytes or ``image`` PNG) into this printer's bytes.
+
+        ``copy`` marks a reprint visibly. Raises ValueError subclasses with a ``code`` on bad input.
+        """
+
+    @abc.abstractmethod
+    async def print_bytes(self, data: bytes, *, check_ready: bool = False) -> None:
+        """Send a whole job's bytes; raises TransportError/DeviceOffline when it cannot.
+
+        With ``check_ready`` the printer's status is read first, and PrinterNotReady is raised before
+        any byte is sent if it cannot print (paper end, cover open, offline).
+        """
 
     @property
     @abc.abstractmethod

@@ -52,6 +52,16 @@ class DeviceOffline(DeviceError):
     code = "device_offline"
 
 
+class PrinterNotReady(DeviceError):
+    """The printer cannot print now; ``reason`` is ``paper_end``, ``cover_open`` or ``offline``."""
+
+    code = "device_not_ready"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"printer not ready: {reason}")
+        self.reason = reason
+
+
 class DeviceBusy(DeviceError):
     code = "device_busy"
 

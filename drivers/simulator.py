@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from drivers.errors import DeviceError
 from drivers.models import DeviceKind
-from drivers.transports import PeerSettings, SerialSettings, TcpSettings
+from drivers.transports import AnyTransportSettings, SerialSettings, TcpSettings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -243,7 +243,7 @@ class Simulator(abc.ABC):
     def plugged(self) -> bool:
         return self.endpoint is not None and self.endpoint.plugged
 
-    def transport_settings(self) -> SerialSettings | TcpSettings | PeerSettings:
+    def transport_settings(self) -> AnyTransportSettings:
         if self.endpoint is None:
             raise NotImplementedError("simulators without an endpoint must say how the driver reaches them")
         return self.endpoint.transport_settings()

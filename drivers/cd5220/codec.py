@@ -7,45 +7,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from drivers.display_text import COLUMNS, ROWS, TextTooLong, UnsupportedText, check_lines, encode_text
+
 ESC = 0x1B
 INIT = b"\x1b@"
 CLEAR = b"\x0c"
-COLUMNS = 20
-ROWS = 2
 
-
-class UnsupportedText(ValueError):
-    """Text the display cannot show as text (control characters would be commands)."""
-
-
-class TextTooLong(ValueError):
-    """A line does not fit the display (the API turns this into 400 ``text_too_long``)."""
-
-
-def encode_text(text: str, encoding: str, replacement: str = "?") -> bytes:
-    """Encode ``text`` in the display's code page; characters it lacks become ``replacement``."""
-    return "".join(ch if _encodable(ch, encoding) else replacement for ch in text).encode(encoding)
-
-
-def _encodable(ch: str, encoding: str) -> bool:
-    try:
-        ch.encode(encoding)
-    except UnicodeEncodeError:
-        return False
-    return True
+# The text rules are shared by every display command set; re-exported for existing importers.
+__all__ = [
+    "CLEAR",
+    "COLUMNS",
+    "INIT",
+    "ROWS",
+    "DisplayInterpreter",
+    "TextTooLong",
+    "UnsupportedText",
+    "encode_lines",
+    "encode_text",
+]
 
 
 def encode_lines(lines: list[str], encoding: str = "cp437", columns: int = COLUMNS) -> bytes:
-    if len(lines) > ROWS:
-        raise TextTooLong(f"the display has {ROWS} lines, got {len(lines)}")
-    for number, line in enumerate(lines, start=1):
-        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in line):
-            raise UnsupportedText(f"line {number} contains control characters")
-        if len(line) > columns:
-            raise TextTooLong(f"line {number} has {len(line)} characters; the display shows {columns}")
-    padded = [*lines, *[""] * (ROWS - len(lines))]
+    """FF, then ``ESC Q A <upper> CR`` and ``ESC Q B <lower> CR``, each padded to the full width."""
     out = bytearray(CLEAR)
-    for row, line in zip(b"AB", padded, strict=True):
+    for row, line in zip(b"AB", check_lines(lines, columns), strict=True):
         out += bytes([ESC, ord("Q"), row]) + encode_text(line.ljust(columns), encoding) + b"\r"
     return bytes(out)
 

@@ -9,9 +9,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.base import DeviceContext, DeviceLink, DrawerListener, ReceiptPrinter, run_together
-from drivers.errors import DeviceOffline, TransportTimeout
+from drivers.errors import DeviceOffline, PrinterNotReady, TransportTimeout
 from drivers.escpos.codec import (
     P1_DRAWER_PIN3,
+    P1_OFFLINE,
+    REALTIME_REPLY_VALUE,
     STATUS_OFFLINE_CAUSE,
     STATUS_PAPER,
     STATUS_PRINTER,
@@ -21,12 +23,15 @@ from drivers.escpos.codec import (
     drawer_kick,
     status_request,
 )
+from drivers.escpos.document import Document
 from drivers.models import DeviceState, HealthResult, PrinterStatus
 from drivers.transports import Transport
 
 _LOGGER = logging.getLogger(__name__)
 
 IDLE_READ_TIMEOUT = 60.0
+#: Printed before a reprint whose first print may or may not have happened (ESC @, bold, centered).
+COPY_BANNER = b"\x1b@\x1ba\x01\x1bE\x01*** COPY ***\x1bE\x00\n\x1ba\x00"
 
 
 class EscposOptions(BaseModel):
@@ -110,16 +115,13 @@ class EscposPrinter(ReceiptPrinter):
         while True:
             try:
                 async with self._io_lock:
-                    printer = await self._request_status(transport, STATUS_PRINTER)
-                    cause = await self._request_status(transport, STATUS_OFFLINE_CAUSE)
-                    paper = await self._request_status(transport, STATUS_PAPER)
+                    await self._fresh_status(transport)
             except TransportTimeout:
                 missed += 1
                 if missed >= self.options.missed_replies_offline:
                     raise TransportTimeout("the printer does not answer status requests") from None
                 continue
             missed = 0
-            self._apply_status(decode_status(printer, cause, paper), bool(printer & P1_DRAWER_PIN3))
             self._poll_now.clear()
             try:
                 async with asyncio.timeout(self.options.status_poll_s):
@@ -151,15 +153,44 @@ class EscposPrinter(ReceiptPrinter):
         return DeviceState.READY, None
 
     # -- output ------------------------------------------------------------------------------------
+    def render_job(self, kind: str, payload: bytes, *, copy: bool, strict: bool, replacement: str) -> bytes:
+        if kind == "raw":
+            # Raw bytes go out as they are; a reprint gets a plain banner first (ESC @ resets the printer).
+            return COPY_BANNER + payload if copy else payload
+        from drivers.escpos import render  # LEAD-TODO: top-level import once render.py has landed
+
+        if kind == "image":
+            data = render.render_image(payload, self.profile)
+            return COPY_BANNER + data if copy else data
+        document = Document.model_validate_json(payload)
+        return render.render_document(document, self.profile, copy=copy, strict=strict, replacement=replacement)
+
     def _connected(self) -> Transport:
         if self._transport is None:
             raise DeviceOffline(f"{self.ctx.device_id} is {self.ctx.state.value}")
         return self._transport
 
-    async def print_bytes(self, data: bytes) -> None:
+    async def _fresh_status(self, transport: Transport) -> PrinterStatus:
+        """Read the status now (caller holds the I/O lock)."""
+        printer = await self._request_status(transport, STATUS_PRINTER)
+        paper = await self._request_status(transport, STATUS_PAPER)
+        cause = (
+            await self._request_status(transport, STATUS_OFFLINE_CAUSE)
+            if printer & P1_OFFLINE
+            else REALTIME_REPLY_VALUE
+        )
+        status = decode_status(printer, cause, paper)
+        self._apply_status(status, bool(printer & P1_DRAWER_PIN3))
+        return status
+
+    async def print_bytes(self, data: bytes, *, check_ready: bool = False) -> None:
         transport = self._connected()
         timeout = 2.0 + 2 * len(data) / self.options.write_bytes_per_s
         async with self._io_lock:
+            if check_ready:
+                state, reason = self._state_for(await self._fresh_status(transport))
+                if reason is not None:
+                    raise PrinterNotReady(reason)
             self.ctx.set_state(DeviceState.BUSY)
             try:
                 await transport.write(data, timeout=timeout)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.escpos.codec import encode_status_byte
 from drivers.escpos.interpreter import DrawerPulse, EscposInterpreter, StatusRequest
@@ -19,6 +19,9 @@ class FaultControl(BaseModel):
     paper: Literal["ok", "near_end", "end"] | None = None
     cover: Literal["open", "closed"] | None = None
     online: bool | None = None
+    paper_end_after_cuts: int | None = Field(
+        None, ge=1, description="Run out of paper after this many more cuts (a roll ending mid-queue)."
+    )
 
 
 class ResetOutputControl(BaseModel):
@@ -42,6 +45,7 @@ class EscposSimulator(Simulator):
         self.drawer_open = False
         self.drawer_pin = 2
         self.kicks = 0
+        self._paper_end_at_cut: int | None = None
 
     @classmethod
     def create(cls, device_id: str, env: SimEnvironment) -> EscposSimulator:
@@ -55,12 +59,18 @@ class EscposSimulator(Simulator):
         self.received += data
         for action in self.paper_out.feed(data):
             if isinstance(action, StatusRequest):
+                self._check_roll()
                 sensor = self.drawer_connected and self.drawer_open
                 self.send(bytes([encode_status_byte(action.n, self.status, sensor)]))
             elif isinstance(action, DrawerPulse):
                 self.kicks += 1
                 if self.drawer_connected and action.pin == self.drawer_pin:
                     self.drawer_open = True
+        self._check_roll()
+
+    def _check_roll(self) -> None:
+        if self._paper_end_at_cut is not None and self.paper_out.cuts >= self._paper_end_at_cut:
+            self.paper, self._paper_end_at_cut = "end", None
 
     async def apply(self, control: BaseModel) -> dict[str, Any]:
         if isinstance(control, FaultControl):
@@ -70,6 +80,8 @@ class EscposSimulator(Simulator):
                 self.cover = control.cover
             if control.online is not None:
                 self.online = control.online
+            if control.paper_end_after_cuts is not None:
+                self._paper_end_at_cut = self.paper_out.cuts + control.paper_end_after_cuts
             return self.status.model_dump()
         self.paper_out = EscposInterpreter()
         self.received.clear()

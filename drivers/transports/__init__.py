@@ -11,21 +11,37 @@ from typing import Annotated
 from pydantic import Field
 
 from drivers.transports.base import StreamTransport, Transport
+from drivers.transports.evdev import EvdevSettings, EvdevTransport
+from drivers.transports.hidraw import HidrawSettings, HidrawTransport
 from drivers.transports.peer import PeerSettings
 from drivers.transports.serial import SerialSettings, SerialTransport
 from drivers.transports.tcp import TcpSettings, TcpTransport
 
-TransportSettings = Annotated[SerialSettings | TcpSettings | PeerSettings, Field(discriminator="type")]
+#: Settings of transports built by :func:`make_transport` (everything but peer links).
+DeviceTransportSettings = SerialSettings | TcpSettings | EvdevSettings | HidrawSettings
+#: Every transport settings model (what a simulator or a config entry may name).
+AnyTransportSettings = DeviceTransportSettings | PeerSettings
+TransportSettings = Annotated[AnyTransportSettings, Field(discriminator="type")]
 
 
-def make_transport(settings: SerialSettings | TcpSettings) -> Transport:
+def make_transport(settings: DeviceTransportSettings) -> Transport:
     """Build the byte transport for ``settings`` (peer settings are resolved by the device manager)."""
     if isinstance(settings, SerialSettings):
         return SerialTransport(settings)
+    if isinstance(settings, EvdevSettings):
+        return EvdevTransport(settings)
+    if isinstance(settings, HidrawSettings):
+        return HidrawTransport(settings)
     return TcpTransport(settings)
 
 
 __all__ = [
+    "AnyTransportSettings",
+    "DeviceTransportSettings",
+    "EvdevSettings",
+    "EvdevTransport",
+    "HidrawSettings",
+    "HidrawTransport",
     "PeerSettings",
     "SerialSettings",
     "SerialTransport",

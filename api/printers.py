@@ -1,0 +1,192 @@
+"""Receipt printer endpoints: print jobs (journaled), their state, cancel, release, list."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from aiohttp import web
+from pydantic import Base64Bytes, BaseModel, ConfigDict, Field, model_validator
+
+from api.endpoints import Call, Endpoint
+from api.guard import principal_of
+from api.problems import ApiError
+from api.routes import daemon_of
+from daemon.journal import IdempotencyConflict, JobRecord
+from daemon.printing import JobKind
+from drivers.escpos.document import Document
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+class PrintJobRequest(BaseModel):
+    """Exactly one of ``document``, ``raw`` (base64 ESC/POS) or ``image`` (base64 PNG of the whole receipt)."""
+
+    model_config = ConfigDict(extra="forbid")
+    document: Document | None = None
+    raw: Base64Bytes | None = Field(None, description="ESC/POS bytes, base64; sent as they are")
+    image: Base64Bytes | None = Field(None, description="PNG, base64; rasterized for the paper width")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PrintJobRequest:
+        given = [name for name in ("document", "raw", "image") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of document, raw, image (got {', '.join(given) or 'none'})")
+        return self
+
+    def kind_and_payload(self) -> tuple[JobKind, bytes]:
+        if self.document is not None:
+            return "document", self.document.model_dump_json(exclude_defaults=True).encode()
+        if self.raw is not None:
+            return "raw", self.raw
+        assert self.image is not None
+        return "image", self.image
+
+
+class Job(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True, validate_by_alias=True)
+    id: str
+    printer: str
+    state: Literal["queued", "sending", "held", "done", "failed", "cancelled", "uncertain"]
+    reason: str | None = None
+    kind: Literal["document", "raw", "image"]
+    created: str
+    updated: str
+    copy_: bool = Field(alias="copy", description="A reprint, marked COPY on the paper")
+
+
+class JobResponse(BaseModel):
+    job: Job
+
+
+class JobList(BaseModel):
+    jobs: list[Job]
+
+
+class JobListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(50, ge=1, le=1000)
+
+
+def job_model(record: JobRecord) -> Job:
+    return Job.model_validate(record.public())
+
+
+def _render_problem(err: ValueError) -> ApiError:
+    code = getattr(err, "code", "invalid_document")
+    return ApiError(
+        code if code in ("invalid_document", "image_too_large", "unencodable_text") else "invalid_document", str(err)
+    )
+
+
+async def submit_job(call: Call) -> web.Response:
+    body: PrintJobRequest = call.body
+    key = call.request.headers.get("Idempotency-Key")
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
+        raise ApiError("invalid_request", "Idempotency-Key must be 1-255 visible ASCII characters")
+    principal = principal_of(call.request)
+    assert principal is not None  # the endpoint needs the print scope
+    kind, payload = body.kind_and_payload()
+    try:
+        job, created = await daemon_of(call).printing.submit(
+            call.match("id"), kind, payload, client=principal.name, idempotency_key=key
+        )
+    except IdempotencyConflict as err:
+        raise ApiError("idempotency_key_reused", str(err), job_id=err.existing.id) from err
+    except ValueError as err:
+        raise _render_problem(err) from err
+    headers = {"Location": f"/api/v1/jobs/{job.id}"}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+    return web.Response(
+        status=202,
+        body=JobResponse(job=job_model(job)).model_dump_json().encode(),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+async def get_job(call: Call) -> JobResponse:
+    return JobResponse(job=job_model(await daemon_of(call).printing.get(call.match("job_id"))))
+
+
+async def cancel_job(call: Call) -> JobResponse:
+    return JobResponse(job=job_model(await daemon_of(call).printing.cancel(call.match("job_id"))))
+
+
+async def release_job(call: Call) -> JobResponse:
+    return JobResponse(job=job_model(await daemon_of(call).printing.release(call.match("job_id"))))
+
+
+async def list_jobs(call: Call) -> JobList:
+    query: JobListQuery = call.query
+    records = await daemon_of(call).printing.list_jobs(call.match("id"), query.limit)
+    return JobList(jobs=[job_model(r) for r in records])
+
+
+_JOB_ERRORS: tuple[str, ...] = ("job_not_found",)
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        "POST",
+        "/api/v1/printers/{id}/jobs",
+        submit_job,
+        "print",
+        "Queue a print job; answered 202 only after the job is committed to the journal",
+        body=PrintJobRequest,
+        response=JobResponse,
+        status=202,
+        errors=(
+            "device_not_found",
+            "not_supported",
+            "invalid_document",
+            "image_too_large",
+            "unencodable_text",
+            "idempotency_key_reused",
+        ),
+        tag="printers",
+        description="Optional header `Idempotency-Key`: the same key (per token) returns the same job for as long as "
+        "the job is kept (≥ 24 h), with `Idempotent-Replayed: true`; a different request with the same key is 422.",
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/printers/{id}/jobs",
+        list_jobs,
+        "print",
+        "Recent jobs of a printer, newest first",
+        query=JobListQuery,
+        response=JobList,
+        errors=("device_not_found",),
+        tag="printers",
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/jobs/{job_id}",
+        get_job,
+        "print",
+        "A print job",
+        response=JobResponse,
+        errors=_JOB_ERRORS,
+        tag="printers",
+    ),
+    Endpoint(
+        "DELETE",
+        "/api/v1/jobs/{job_id}",
+        cancel_job,
+        "print",
+        "Cancel a job that has not started sending",
+        response=JobResponse,
+        errors=(*_JOB_ERRORS, "job_not_cancellable"),
+        tag="printers",
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/jobs/{job_id}/release",
+        release_job,
+        "admin",
+        "Reprint (marked COPY) a job held as uncertain after a crash",
+        response=JobResponse,
+        errors=(*_JOB_ERRORS, "job_not_cancellable"),
+        tag="printers",
+    ),
+)

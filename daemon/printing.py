@@ -1,0 +1,219 @@
+"""Print service: accepts jobs into the journal and runs one strictly FIFO worker per printer.
+
+Guarantees (receipts are at-least-once, never silently doubled):
+- a job is in the journal (committed) before the API answers 202;
+- a job is marked ``sending`` (committed) before its first byte goes out, so a crash leaves a trace;
+- while the printer cannot print (paper end, cover open, offline) the head job is ``held`` with the
+  reason, and later jobs wait behind it; it resumes by itself when the printer recovers;
+- a send that fails part-way may have printed part of the receipt: it is resent marked as a copy;
+- after a crash, jobs found ``sending`` become ``uncertain``: reprinted marked as a copy (policy
+  ``reprint``, the default) or held for the operator (``hold``; released or cancelled through the API).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from daemon.config import PrintingConfig
+from daemon.events import EventBus
+from daemon.journal import IdempotencyConflict, JobRecord, JobState, Journal
+from daemon.manager import DeviceManager, ManagedDevice
+from drivers.base import ReceiptPrinter, StateWatch
+from drivers.errors import DeviceError, NotSupported, PosdError, PrinterNotReady, TransportError
+from drivers.models import DeviceKind, DeviceState
+
+_LOGGER = logging.getLogger(__name__)
+
+JobKind = Literal["document", "raw", "image"]
+PURGE_INTERVAL_S = 3600.0
+
+__all__ = ["IdempotencyConflict", "JobKind", "PrintService"]
+
+
+class JobNotCancellable(PosdError):
+    code = "job_not_cancellable"
+
+
+class JobNotFound(PosdError):
+    code = "job_not_found"
+
+
+class PrintService:
+    def __init__(self, journal_path: Path, manager: DeviceManager, bus: EventBus, config: PrintingConfig) -> None:
+        self.journal = Journal(journal_path, config.retention_h)
+        self._manager = manager
+        self._bus = bus
+        self._config = config
+        self._queues: dict[str, deque[JobRecord]] = {}
+        self._watches: dict[str, StateWatch] = {}
+        self._rendered: dict[str, bytes] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.journal.open()
+        for job in await self.journal.recover_after_crash():
+            _LOGGER.warning(
+                "job %s on %s was interrupted while sending; policy %s",
+                job.id,
+                job.printer,
+                self._config.uncertain_policy,
+            )
+            if self._config.uncertain_policy == "reprint":
+                job = await self.journal.set_state(job, JobState.QUEUED, "reprint after interruption", copy=True)
+            self._publish(job)
+        for job in await self.journal.open_jobs():
+            if job.state is not JobState.UNCERTAIN:
+                self._queue(job.printer).append(job)
+        for device in self._manager.devices():
+            if device.kind is DeviceKind.PRINTER:
+                self._start_worker(device)
+        self._tasks.append(asyncio.create_task(self._purge_loop(), name="journal-purge"))
+
+    def _start_worker(self, device: ManagedDevice) -> None:
+        watch = self._watch(device.device_id)
+        device.add_state_listener(watch.notify)
+        self._tasks.append(asyncio.create_task(self._worker(device), name=f"print-queue-{device.device_id}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.journal.close()
+
+    # -- API side ----------------------------------------------------------------------------------------
+    def printer(self, device_id: str) -> tuple[ManagedDevice, ReceiptPrinter]:
+        device = self._manager.get(device_id)
+        if not isinstance(device.driver, ReceiptPrinter):
+            raise NotSupported(f"{device_id} is not a receipt printer")
+        return device, device.driver
+
+    async def submit(
+        self, printer_id: str, kind: JobKind, payload: bytes, *, client: str, idempotency_key: str | None
+    ) -> tuple[JobRecord, bool]:
+        """Validate (render), journal (commit), queue. Returns (job, created); raises RenderError on bad input."""
+        _, driver = self.printer(printer_id)
+        rendered = driver.render_job(
+            kind, payload, copy=False, strict=self._config.strict_encoding, replacement=self._config.replacement
+        )
+        job, created = await self.journal.add(
+            printer=printer_id, kind=kind, payload=payload, client=client, idempotency_key=idempotency_key
+        )
+        if created:
+            self._rendered[job.id] = rendered
+            self._queue(printer_id).append(job)
+            self._publish(job)
+            self._watch(printer_id).notify()
+        return job, created
+
+    async def get(self, job_id: str) -> JobRecord:
+        job = await self.journal.get(job_id)
+        if job is None:
+            raise JobNotFound(f"no job {job_id!r}")
+        return job
+
+    async def cancel(self, job_id: str) -> JobRecord:
+        job = await self.get(job_id)
+        if job.state not in (JobState.QUEUED, JobState.HELD, JobState.UNCERTAIN):
+            raise JobNotCancellable(f"job {job_id} is {job.state.value}")
+        cancelled = await self.journal.cancel(job_id)
+        if cancelled is None or cancelled.state is not JobState.CANCELLED:
+            raise JobNotCancellable(f"job {job_id} started sending")
+        queue = self._queue(job.printer)
+        for queued in list(queue):
+            if queued.id == job_id:
+                queue.remove(queued)
+        self._rendered.pop(job_id, None)
+        self._publish(cancelled)
+        self._watch(job.printer).notify()
+        return cancelled
+
+    async def release(self, job_id: str) -> JobRecord:
+        """An uncertain job held for the operator: print it again, marked as a copy."""
+        job = await self.get(job_id)
+        if job.state is not JobState.UNCERTAIN:
+            raise JobNotCancellable(f"job {job_id} is {job.state.value}, not uncertain")
+        job = await self.journal.set_state(job, JobState.QUEUED, "released by operator", copy=True)
+        self._queue(job.printer).appendleft(job)
+        self._publish(job)
+        self._watch(job.printer).notify()
+        return job
+
+    async def list_jobs(self, printer_id: str, limit: int) -> list[JobRecord]:
+        self.printer(printer_id)
+        return await self.journal.list_jobs(printer_id, limit)
+
+    # -- worker ------------------------------------------------------------------------------------------
+    def _queue(self, printer_id: str) -> deque[JobRecord]:
+        return self._queues.setdefault(printer_id, deque())
+
+    def _watch(self, printer_id: str) -> StateWatch:
+        return self._watches.setdefault(printer_id, StateWatch())
+
+    def _publish(self, job: JobRecord) -> None:
+        self._bus.publish("printer.job", job.printer, job.public())
+
+    @staticmethod
+    def _hold_reason(device: ManagedDevice) -> str | None:
+        if device.state in (DeviceState.READY, DeviceState.BUSY):
+            return None
+        if device.state is DeviceState.ERROR and device.reason in ("paper_end", "cover_open"):
+            return device.reason
+        return "offline"
+
+    async def _hold(self, job: JobRecord, reason: str, *, copy: bool | None = None) -> JobRecord:
+        if job.state is JobState.HELD and job.reason == reason and (copy is None or copy == job.copy):
+            return job
+        job = await self.journal.set_state(job, JobState.HELD, reason, copy=copy)
+        self._publish(job)
+        return job
+
+    async def _worker(self, device: ManagedDevice) -> None:
+        queue = self._queue(device.device_id)
+        watch = self._watch(device.device_id)
+        driver = device.driver
+        assert isinstance(driver, ReceiptPrinter)
+        while True:
+            if not queue:
+                await watch.wait_for(lambda: bool(queue), 3600.0)
+                continue
+            job = queue[0]
+            reason = self._hold_reason(device)
+            if reason is not None:
+                queue[0] = job = await self._hold(job, reason)
+                head: Callable[[], bool] = lambda: not queue or queue[0] is not job  # noqa: E731
+                await watch.wait_for(lambda: self._hold_reason(device) is None or head(), 3600.0)
+                continue
+            data = self._rendered.get(job.id)
+            if data is None or job.copy:
+                data = driver.render_job(
+                    job.kind, job.payload, copy=job.copy, strict=False, replacement=self._config.replacement
+                )
+            queue[0] = job = await self.journal.set_state(job, JobState.SENDING, copy=job.copy)
+            self._publish(job)
+            try:
+                await driver.print_bytes(data, check_ready=True)
+            except PrinterNotReady as err:
+                # Nothing was sent: the printer said no before the first byte.
+                queue[0] = await self._hold(job, err.reason)
+                continue
+            except (TransportError, DeviceError) as err:
+                _LOGGER.warning("job %s on %s interrupted: %s; will resend marked COPY", job.id, job.printer, err)
+                queue[0] = await self._hold(job, "offline", copy=True)
+                continue
+            queue.popleft()
+            self._rendered.pop(job.id, None)
+            self._publish(await self.journal.set_state(job, JobState.DONE))
+
+    async def _purge_loop(self) -> None:
+        while True:
+            purged = await self.journal.purge()
+            if purged:
+                _LOGGER.info("journal: forgot %d finished jobs", purged)
+            await asyncio.sleep(PURGE_INTERVAL_S)

@@ -1,0 +1,27 @@
+"""Simulated Epson DM-D customer display on a real pty: shows its two lines in the sim output API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drivers.epson_dmd.codec import DmdInterpreter
+from drivers.models import DeviceKind
+from drivers.simulator import PtyEndpoint, SimEnvironment, Simulator
+
+
+class EpsonDmdSimulator(Simulator):
+    kind = DeviceKind.DISPLAY
+
+    def __init__(self, device_id: str, endpoint: PtyEndpoint) -> None:
+        super().__init__(device_id, endpoint)
+        self.screen = DmdInterpreter()
+
+    @classmethod
+    def create(cls, device_id: str, env: SimEnvironment) -> EpsonDmdSimulator:
+        return cls(device_id, PtyEndpoint(env.sim_dir / device_id, serial={"baudrate": 9600}))
+
+    def on_bytes(self, data: bytes) -> None:
+        self.screen.feed(data)
+
+    def output(self) -> dict[str, Any]:
+        return {"lines": self.screen.lines, "encoding": self.screen.encoding, "mode": self.screen.mode}

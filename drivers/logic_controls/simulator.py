@@ -1,0 +1,31 @@
+"""Simulated Logic Controls pole display on a real pty: shows its two lines in the sim output API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drivers.logic_controls.codec import LogicControlsInterpreter
+from drivers.models import DeviceKind
+from drivers.simulator import PtyEndpoint, SimEnvironment, Simulator
+
+
+class LogicControlsSimulator(Simulator):
+    kind = DeviceKind.DISPLAY
+
+    def __init__(self, device_id: str, endpoint: PtyEndpoint) -> None:
+        super().__init__(device_id, endpoint)
+        self.screen = LogicControlsInterpreter()
+
+    @classmethod
+    def create(cls, device_id: str, env: SimEnvironment) -> LogicControlsSimulator:
+        return cls(device_id, PtyEndpoint(env.sim_dir / device_id, serial={"baudrate": 9600}))
+
+    def on_bytes(self, data: bytes) -> None:
+        self.screen.feed(data)
+
+    def output(self) -> dict[str, Any]:
+        return {
+            "lines": self.screen.lines,
+            "mode": "vertical_scroll" if self.screen.vertical_scroll else "normal",
+            "brightness": self.screen.brightness,
+        }
