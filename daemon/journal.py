@@ -9,6 +9,7 @@ for as long as the job is kept (``retention_h``, at least 24 h).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 import sqlite3
@@ -281,7 +282,10 @@ class Journal:
                     "UPDATE jobs SET state = ?, reason = ?, updated = ? WHERE state = ?",
                     (JobState.UNCERTAIN.value, "interrupted", now, JobState.SENDING.value),
                 )
-            return [JobRecord.from_row(r) for r in rows]
+            return [
+                dataclasses.replace(JobRecord.from_row(r), state=JobState.UNCERTAIN, reason="interrupted", updated=now)
+                for r in rows
+            ]
 
         return await self._db.run(recover)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -57,16 +56,18 @@ class PrintService:
     # -- lifecycle ---------------------------------------------------------------------------------------
     async def start(self) -> None:
         await self.journal.open()
-        for job in await self.journal.recover_after_crash():
+        policy = self._config.uncertain_policy
+        for interrupted in await self.journal.recover_after_crash():
             _LOGGER.warning(
-                "job %s on %s was interrupted while sending; policy %s",
-                job.id,
-                job.printer,
-                self._config.uncertain_policy,
+                "job %s on %s was interrupted while sending; policy %s", interrupted.id, interrupted.printer, policy
             )
-            if self._config.uncertain_policy == "reprint":
-                job = await self.journal.set_state(job, JobState.QUEUED, "reprint after interruption", copy=True)
-            self._publish(job)
+            if policy == "reprint":
+                requeued = await self.journal.set_state(
+                    interrupted, JobState.QUEUED, "reprint after interruption", copy=True
+                )
+                self._publish(requeued)
+            else:
+                self._publish(interrupted)
         for job in await self.journal.open_jobs():
             if job.state is not JobState.UNCERTAIN:
                 self._queue(job.printer).append(job)
@@ -186,9 +187,13 @@ class PrintService:
             job = queue[0]
             reason = self._hold_reason(device)
             if reason is not None:
-                queue[0] = job = await self._hold(job, reason)
-                head: Callable[[], bool] = lambda: not queue or queue[0] is not job  # noqa: E731
-                await watch.wait_for(lambda: self._hold_reason(device) is None or head(), 3600.0)
+                queue[0] = held = await self._hold(job, reason)
+
+                def can_go_on(held: JobRecord = held) -> bool:
+                    # The printer recovered, or the held job was cancelled from under us.
+                    return self._hold_reason(device) is None or not queue or queue[0] is not held
+
+                await watch.wait_for(can_go_on, 3600.0)
                 continue
             data = self._rendered.get(job.id)
             if data is None or job.copy:

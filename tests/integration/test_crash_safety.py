@@ -105,7 +105,7 @@ transport = {{ type = "tcp", host = "{endpoint.host}", port = {endpoint.port} }}
         token = (state / "admin.token").read_text().strip()
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as session:
             async with asyncio.timeout(120):
-                while await open_jobs(session, url):
+                while await open_jobs(session, url):  # noqa: ASYNC110 - another process's state, seen over HTTP
                     await asyncio.sleep(0.05)
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 15) == 0

@@ -152,7 +152,7 @@ async def test_interrupted_job_is_reprinted_marked_copy_after_restart(start_daem
     jobs = await second.events("since=0&topics=printer.job")
     done = await jobs.next("printer.job", where=lambda j: j["id"] == "abc" and j["state"] == "done")
     assert done["data"]["copy"] is True
-    assert [e["data"]["state"] for e in jobs.seen if e["data"]["id"] == "abc"][0] == "queued"
+    assert next(e["data"]["state"] for e in jobs.seen if e["data"]["id"] == "abc") == "queued"
     lines = await printed_lines(second)
     assert lines == ["*** COPY ***", "INTERRUPTED"]
 
@@ -171,6 +171,9 @@ async def test_hold_policy_keeps_uncertain_jobs_for_the_operator(start_daemon: S
     await wait_all_ready(second)
     job = (await second.get("/api/v1/jobs/held1")).body["job"]
     assert (job["state"], job["reason"]) == ("uncertain", "interrupted")
+    replayed = await second.events("since=0&topics=printer.job")
+    announced = await replayed.next("printer.job", where=lambda j: j["id"] == "held1")
+    assert (announced["data"]["state"], announced["data"]["reason"]) == ("uncertain", "interrupted")
     # Later jobs are not blocked by it.
     jobs = await second.events("topics=printer.job")
     other = (await second.post("/api/v1/printers/printer-1/jobs", raw_job("NEXT SALE"))).body["job"]
