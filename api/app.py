@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from importlib import resources
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from api import drawers
 from api.endpoint_table import ENDPOINTS
 from api.endpoints import Call, Endpoint, add_routes
 from api.events_ws import EVENTS_PATH, FRAMES, SOCKETS, FrameCache, close_all_sockets, events_handler
@@ -23,6 +25,11 @@ from drivers.errors import PosdError
 _LOGGER = logging.getLogger(__name__)
 
 GUARD = web.AppKey("guard", GuardPolicy)
+
+ProblemHook = Callable[[web.Request, ApiError], Awaitable[None]]
+#: Route path → coroutine awaited with every problem answered on that route, whoever raised it (the guard
+#: included): drawer opens record their refusals this way.
+PROBLEM_HOOKS = web.AppKey("problem_hooks", dict[str, ProblemHook])
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -49,15 +56,29 @@ def make_problem_middleware(policy: GuardPolicy) -> Middleware:
         except Exception:
             _LOGGER.exception("unhandled error in %s %s", request.method, request.path)
             error = ApiError("internal_error")
+        await _run_problem_hook(request, error)
         headers = {}
         origin = request.headers.get("Origin")
         if origin is not None and origin in policy.origins:
             headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
         if error.code == "unauthorized":
             headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(retry_after := error.extra.get("retry_after_s"), int | float):
+            headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
         return problem_response(error, headers)
 
     return problems
+
+
+async def _run_problem_hook(request: web.Request, error: ApiError) -> None:
+    resource = request.match_info.route.resource
+    hook = request.app[PROBLEM_HOOKS].get(resource.canonical) if resource is not None else None
+    if hook is None:
+        return
+    try:
+        await hook(request, error)
+    except Exception:
+        _LOGGER.exception("problem hook of %s failed", request.path)
 
 
 def build_app(daemon: Daemon) -> web.Application:
@@ -71,6 +92,7 @@ def build_app(daemon: Daemon) -> web.Application:
     )
     app[DAEMON] = daemon
     app[GUARD] = policy
+    app[PROBLEM_HOOKS] = {**drawers.PROBLEM_HOOKS}
     app[SOCKETS] = set()
     app[FRAMES] = FrameCache()
     openapi_document = encode_json(build_openapi(ENDPOINTS, daemon.version))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api import displays, printers, routes, scales
+from api import audit, displays, drawers, printers, routes, scales
 from api.endpoints import Endpoint
 
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -10,4 +10,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *scales.ENDPOINTS,
     *displays.ENDPOINTS,
     *printers.ENDPOINTS,
+    *drawers.ENDPOINTS,
+    *audit.ENDPOINTS,
 )

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from api.app import GUARD, build_app
 from daemon.service import Daemon
+from daemon.systemd import SystemdNotifier, device_summary
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ async def serve(daemon: Daemon, host: str | None, port: int | None, on_ready: Ca
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     http = HttpServer(daemon, host, port)
+    systemd = SystemdNotifier.from_environment()
     try:
         await daemon.start()
         await http.start()
@@ -75,10 +77,14 @@ async def serve(daemon: Daemon, host: str | None, port: int | None, on_ready: Ca
         gc.collect()
         gc.freeze()
         on_ready(http)
+        # READY=1 only now that the API listens; the watchdog pings run on this loop from here on.
+        systemd.ready(lambda: device_summary([d.state.value for d in daemon.manager.devices()]))
         await stop.wait()
         _LOGGER.info("shutting down")
     finally:
+        await systemd.stopping()
         await http.stop()
         await daemon.stop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        systemd.close()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
-from daemon import __version__
-from daemon.config import LoadedConfig, load_config
+from daemon import __version__, install
+from daemon.audit import AUDIT_DB, verify_database
+from daemon.config import LoadedConfig, default_state_dir, load_config
 from daemon.reference import config_reference
 from daemon.service import Daemon
 from drivers.errors import ConfigError
@@ -32,7 +34,47 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--check-config", action="store_true", help="validate the configuration and exit")
     commands.add_parser("drivers", help="list the drivers this installation knows")
     commands.add_parser("config-reference", help="print the configuration reference (Markdown)")
+    install.add_commands(commands)
+    audit = commands.add_parser("audit", help="the cash-drawer audit log").add_subparsers(dest="audit", required=True)
+    verify = audit.add_parser("verify", help="check the hash chain and report the first broken record")
+    verify.add_argument("--config", type=Path, help="TOML config file (for state_dir)")
+    verify.add_argument("--state-dir", type=Path, help="state directory holding audit.db")
+    verify.add_argument("--file", type=Path, help="the audit database itself (default <state-dir>/audit.db)")
+    verify.add_argument(
+        "--expect-head", metavar="ID:HASH", help="a head kept elsewhere; catches a rewritten or cut-off tail"
+    )
     return parser
+
+
+def _audit_verify(args: argparse.Namespace, registry: DriverRegistry) -> int:
+    """Exit 0: intact; 1: broken (the first broken record is named); 2: cannot check."""
+    expect: tuple[int, str] | None = None
+    if args.expect_head:
+        head_id, _, head_hash = args.expect_head.partition(":")
+        if not head_id.isdigit() or len(head_hash) != 64:
+            print("posd: --expect-head must be ID:HASH (the id and 64-hex hash of a record)", file=sys.stderr)
+            return 2
+        expect = (int(head_id), head_hash.lower())
+    path: Path = args.file
+    if path is None:
+        state_dir = args.state_dir
+        if state_dir is None:
+            try:
+                state_dir = load_config(args.config, registry).config.state_dir or default_state_dir()
+            except ConfigError as err:
+                print(f"posd: configuration error:\n{err}", file=sys.stderr)
+                return 2
+        path = state_dir / AUDIT_DB
+    try:
+        report = verify_database(path, expect)
+    except FileNotFoundError:
+        print(f"posd: no audit log at {path}", file=sys.stderr)
+        return 2
+    except (OSError, sqlite3.Error) as err:
+        print(f"posd: cannot read the audit log {path}: {err}", file=sys.stderr)
+        return 2
+    print(f"{path}: {report.text()}")
+    return 0 if report.ok else 1
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -74,7 +116,7 @@ def _serve(args: argparse.Namespace, loaded: LoadedConfig, registry: DriverRegis
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one exit per command
     args = build_parser().parse_args(argv)
     try:
         registry = DriverRegistry.with_plugins()
@@ -86,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
             sim = " (simulator)" if spec.simulator else ""
             print(f"{spec.name:<18} {spec.driver.kind.value:<8} {spec.description}{sim}")
         return 0
+    if (status := install.run_command_line(args)) is not None:
+        return status
+    if args.command == "audit":
+        return _audit_verify(args, registry)
     if args.command == "config-reference":
         print(config_reference(registry), end="")
         return 0

@@ -96,6 +96,34 @@ class PrintingConfig(_Strict):
     replacement: str = Field("?", min_length=1, max_length=1, description="Printed for characters the printer lacks.")
 
 
+class HotplugConfig(_Strict):
+    enabled: bool = Field(
+        True,
+        description="Watch udev (netlink, Linux) for devices plugged in and out: a configured device that comes "
+        "back is retried at once, one that goes is marked offline at once.",
+    )
+    discover: bool = Field(
+        True,
+        description="Add devices of the known-device table that are not configured when they appear, with ids "
+        "<kind>-<vendor>-<product>-<serial>.",
+    )
+
+
+class DrawersConfig(_Strict):
+    no_sale_tokens: list[str] = Field(
+        default_factory=list,
+        description="Token names (besides the admin token) allowed to open a drawer with reason no_sale.",
+    )
+    max_opens: int = Field(10, ge=1, description="Opens allowed per drawer within rate_window_s; more are refused.")
+    rate_window_s: float = Field(60.0, gt=0, description="The sliding window of max_opens.")
+    refusal_records_per_minute: int = Field(
+        60,
+        ge=1,
+        description="Refused attempts recorded per drawer per minute; beyond that they are counted, and the count is "
+        "written with the next recorded refusal (a hostile page cannot fill the disk).",
+    )
+
+
 class TokenConfig(_Strict):
     secret: SecretStr = Field(min_length=16, description="The bearer token (at least 16 characters; random).")
     scopes: list[Scope] = Field(min_length=1, description="What the token may do.")
@@ -122,6 +150,8 @@ class Config(_Strict):
     events: EventsConfig = Field(default_factory=EventsConfig)
     supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig)
     printing: PrintingConfig = Field(default_factory=PrintingConfig)
+    hotplug: HotplugConfig = Field(default_factory=HotplugConfig)
+    drawers: DrawersConfig = Field(default_factory=DrawersConfig)
     tokens: dict[str, TokenConfig] = Field(default_factory=dict)
     devices: list[DeviceConfig] = Field(default_factory=list)
 
@@ -132,6 +162,13 @@ class Config(_Strict):
             if device.id in seen:
                 raise ValueError(f"device id {device.id!r} is used twice")
             seen.add(device.id)
+        return self
+
+    @model_validator(mode="after")
+    def _no_sale_tokens_exist(self) -> Config:
+        unknown = [name for name in self.drawers.no_sale_tokens if name not in self.tokens]
+        if unknown:
+            raise ValueError(f"drawers.no_sale_tokens: {unknown} are not configured under [tokens]")
         return self
 
 

@@ -8,7 +8,15 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from daemon.config import Config, EventsConfig, ServerConfig, SupervisorConfig, TokenConfig
+from daemon.config import (
+    Config,
+    DrawersConfig,
+    EventsConfig,
+    HotplugConfig,
+    ServerConfig,
+    SupervisorConfig,
+    TokenConfig,
+)
 from drivers.registry import DriverRegistry
 from drivers.transports import PeerSettings, SerialSettings, TcpSettings
 
@@ -56,7 +64,7 @@ def config_reference(registry: DriverRegistry) -> str:
         "",
         "## Top level",
         "",
-        *_table(Config, skip=("server", "events", "supervisor", "tokens", "devices")),
+        *_table(Config, skip=("server", "events", "supervisor", "tokens", "devices", "hotplug", "drawers")),
         "",
         "## `[server]`",
         "",
@@ -69,6 +77,20 @@ def config_reference(registry: DriverRegistry) -> str:
         "## `[supervisor]`",
         "",
         *_table(SupervisorConfig),
+        "",
+        "## `[hotplug]`",
+        "",
+        "Devices plugged in and out are seen through udev; devices of the known-device table",
+        "(`drivers/known_devices.toml`, `posd known-devices`) are added when they appear (docs/technician.md).",
+        "",
+        *_table(HotplugConfig),
+        "",
+        "## `[drawers]`",
+        "",
+        "Who may open cash drawers and how often. Every attempt, allowed or refused, is written to the",
+        "hash-chained audit log (`<state_dir>/audit.db`, `GET /api/v1/audit`, `posd audit verify`).",
+        "",
+        *_table(DrawersConfig),
         "",
         "## `[tokens.<name>]`",
         "",

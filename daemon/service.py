@@ -10,9 +10,12 @@ import time
 from pathlib import Path
 
 from daemon import __version__
+from daemon.audit import AUDIT_DB, AuditLog
 from daemon.config import LoadedConfig, check_peers, default_state_dir
 from daemon.database import Database
+from daemon.drawers import DrawerService
 from daemon.events import EventBus
+from daemon.hotplug import Hotplug, HotplugSource, start_hotplug
 from daemon.manager import DeviceManager
 from daemon.printing import PrintService
 from daemon.security import ADMIN_NAME, Principal, TokenStore, ensure_admin_token
@@ -27,7 +30,14 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class Daemon:
-    def __init__(self, loaded: LoadedConfig, registry: DriverRegistry, *, simulate: bool = False) -> None:
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        registry: DriverRegistry,
+        *,
+        simulate: bool = False,
+        hotplug_source: HotplugSource | None = None,
+    ) -> None:
         self.loaded = loaded
         self.config = loaded.config
         self.registry = registry
@@ -48,6 +58,10 @@ class Daemon:
         self.statistics = StatisticsStore(self._db)
         self.manager = DeviceManager(self.bus, self.statistics, self.config.supervisor)
         self.printing = PrintService(self.state_dir / "jobs.db", self.manager, self.bus, self.config.printing)
+        self.audit = AuditLog(self.state_dir / AUDIT_DB)
+        self.drawers = DrawerService(self.audit, self.manager, self.bus, self.config.drawers)
+        self.hotplug: Hotplug | None = None
+        self._hotplug_source = hotplug_source  # None: udev's netlink monitor
         self.started_monotonic = time.monotonic()
         self._stopped = False
 
@@ -61,6 +75,8 @@ class Daemon:
         self.tokens.add_configured(self.config.tokens)
         await self._db.open()
         await self.statistics.start()
+        await self.audit.open()
+        self.drawers.start()  # before any device runs: no drawer alert goes unrecorded
         devices = list(self.loaded.devices)
         if self.simulate:
             self.simulators, simulated = await start_simulators(self.registry, self.state_dir / "sim")
@@ -74,6 +90,7 @@ class Daemon:
         for device in devices:
             self.manager.add(device)
         self.manager.start()
+        self.hotplug = await start_hotplug(self.manager, self.registry, self.config.hotplug, self._hotplug_source)
         await self.printing.start()
         _LOGGER.info("posd %s started: %d devices, state in %s", self.version, len(devices), self.state_dir)
 
@@ -83,7 +100,11 @@ class Daemon:
         self._stopped = True
         self.bus.close_all("server shutting down")
         await self.printing.stop()
+        if self.hotplug is not None:
+            await self.hotplug.stop()
         await self.manager.stop()
         await stop_simulators(self.simulators)
+        await self.drawers.stop()
         await self.statistics.stop()
         await self._db.close()
+        await self.audit.close()

@@ -15,15 +15,25 @@ from importlib.metadata import EntryPoint, entry_points
 from drivers.base import Driver
 from drivers.cd5220.driver import Cd5220Display
 from drivers.cd5220.simulator import Cd5220Simulator
+from drivers.epson_dmd.driver import EpsonDmdDisplay
+from drivers.epson_dmd.simulator import EpsonDmdSimulator
 from drivers.errors import ConfigError
 from drivers.escpos.drawer import EscposDrawer
 from drivers.escpos.driver import EscposPrinter
 from drivers.escpos.simulator import EscposDrawerSimulator, EscposSimulator
+from drivers.hidpos.driver import HidPosScanner
+from drivers.hidpos.simulator import HidPosScannerSimulator
+from drivers.logic_controls.driver import LogicControlsDisplay
+from drivers.logic_controls.simulator import LogicControlsSimulator
+from drivers.serial_drawer.driver import SerialDrawer
+from drivers.serial_drawer.simulator import SerialDrawerSimulator
 from drivers.serial_scanner.driver import SerialScanner
 from drivers.serial_scanner.simulator import SerialScannerSimulator
 from drivers.simulator import Simulator
 from drivers.toledo.driver import Toledo8217Scale
 from drivers.toledo.simulator import Toledo8217Simulator
+from drivers.wedge.driver import WedgeScanner
+from drivers.wedge.simulator import WedgeScannerSimulator
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,8 +60,25 @@ BUILTIN_DRIVERS: tuple[DriverSpec, ...] = (
         peer_transport=True,
     ),
     DriverSpec("serial-scanner", SerialScanner, "Serial / USB CDC-ACM barcode scanner", SerialScannerSimulator),
+    DriverSpec(
+        "wedge-scanner",
+        WedgeScanner,
+        "Keyboard-wedge (USB keyboard) barcode scanner over evdev, decoded with its keyboard layout",
+        WedgeScannerSimulator,
+    ),
+    DriverSpec("hidpos-scanner", HidPosScanner, "USB HID POS barcode scanner over hidraw", HidPosScannerSimulator),
     DriverSpec("toledo-8217", Toledo8217Scale, "Mettler Toledo 8213/8217 (SCP) scale", Toledo8217Simulator),
     DriverSpec("cd5220", Cd5220Display, "CD5220-compatible 2x20 customer display", Cd5220Simulator),
+    DriverSpec("epson-dmd", EpsonDmdDisplay, "Epson DM-D (ESC/POS) 2x20 customer display", EpsonDmdSimulator),
+    DriverSpec(
+        "logic-controls", LogicControlsDisplay, "Logic Controls PD3000/LD9000 2x20 pole display", LogicControlsSimulator
+    ),
+    DriverSpec(
+        "serial-drawer",
+        SerialDrawer,
+        "Standalone serial cash drawer or trigger box (IBM-style: BEL opens, ACK reads the switch)",
+        SerialDrawerSimulator,
+    ),
 )
 
 

@@ -1,11 +1,23 @@
-"""Barcode symbology: AIM identifiers (ISO/IEC 15424), check digits, inference from the data.
+"""Barcode symbology: AIM identifiers (ISO/IEC 15424), check digits, inference, GS1 element strings.
 
 Pure functions; shared by every scanner driver (serial, HID POS, keyboard wedge).
+
+A symbology name in a scan is a promise about the data: EAN/UPC with the right length and a valid
+check digit, a GS1 symbology with an element string that parses (known AIs, right lengths, valid
+GTIN/SSCC/GLN check digits — parsed with biip). Data that breaks the promise of its AIM identifier was
+corrupted on the way (or typed through the wrong keyboard layout): it is still reported, so the
+cashier sees that something was scanned, but as ``UNKNOWN`` with the reason — a POS that looks up
+EAN13 scans must never look up a code with a wrong check digit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from biip import ParseError
+from biip.gs1_digital_link_uris import GS1DigitalLinkURI
+from biip.gs1_messages import GS1Message
+from biip.upc import Upc, UpcFormat
 
 #: AIM symbology identifier ("]" + code character + modifier) → posd/UPOS-style name.
 #: A modifier of "*" matches any modifier not listed explicitly.
@@ -95,3 +107,101 @@ def identify(label: str) -> Symbol:
                 return Symbol(data, "UPCE", label[:3])
             return Symbol(data, name, label[:3])
     return Symbol(label, infer_symbology(label), None)
+
+
+#: FNC1 as scanners transmit it.
+GS = "\x1d"
+GS1_SYMBOLOGIES = frozenset({"GS1_128", "GS1_QR", "GS1_DATAMATRIX", "GS1_DATABAR"})
+_GTIN_LENGTHS = {"EAN13": 13, "EAN8": 8, "UPCA": 12}
+
+
+class InvalidData(ValueError):
+    """The data cannot be what its symbology says (bad check digit, length, element string)."""
+
+
+def parse_gs1(data: str) -> dict[str, str]:
+    """A GS1 element string (FNC1 as GS) → {AI: value}; raises InvalidData with biip's reason."""
+    try:
+        message = GS1Message.parse(data)
+    except (ParseError, ValueError) as err:
+        raise InvalidData(str(err)) from err
+    fields: dict[str, str] = {}
+    for element in message.element_strings:
+        error = element.gtin_error or element.sscc_error or element.gln_error
+        if error:
+            raise InvalidData(f"AI ({element.ai.ai}): {error}")
+        if element.ai.ai in fields:
+            raise InvalidData(f"AI ({element.ai.ai}) appears twice")
+        fields[element.ai.ai] = element.value
+    if not fields:
+        raise InvalidData("empty element string")
+    return fields
+
+
+def digital_link_gs1(uri: str) -> dict[str, str] | None:
+    """The AIs of a GS1 Digital Link URI in a plain QR code (``https://id.gs1.org/01/…``), else None."""
+    if not uri.startswith(("http://", "https://")):
+        return None
+    try:
+        link = GS1DigitalLinkURI.parse(uri)
+    except (ParseError, ValueError):
+        return None
+    return {element.ai.ai: element.value for element in link.element_strings} or None
+
+
+def check_data(symbology: str, data: str) -> dict[str, str] | None:
+    """Validate ``data`` for ``symbology``; return its GS1 fields (if any). Raises InvalidData."""
+    length = _GTIN_LENGTHS.get(symbology)
+    if length is not None:
+        if len(data) != length or not gtin_check_digit_ok(data):
+            raise InvalidData(f"{data!r} is not a valid {symbology} (length {length}, mod-10 check digit)")
+        return None
+    if symbology == "UPCE":
+        try:
+            ok = Upc.parse(data).format is UpcFormat.UPC_E
+        except ParseError as err:
+            raise InvalidData(str(err)) from err
+        if not ok:
+            raise InvalidData(f"{data!r} is not a UPC-E")
+        return None
+    if symbology in GS1_SYMBOLOGIES:
+        return parse_gs1(data)
+    if symbology == "QR":
+        return digital_link_gs1(data)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Interpretation:
+    data: str
+    symbology: str
+    aim: str | None
+    gs1: dict[str, str] | None
+    problem: str | None = None
+    """Why the data was reported as UNKNOWN although its AIM identifier named a symbology."""
+
+
+def _infer_gs1(data: str) -> dict[str, str] | None:
+    # Without an AIM id a GS1 element string shows itself by an FNC1 separator or a leading GTIN/SSCC AI.
+    if GS not in data and not (data[:2] in ("00", "01", "02") and len(data) >= 16 and data.isascii()):
+        return None
+    try:
+        return parse_gs1(data)
+    except InvalidData:
+        return None
+
+
+def interpret(label: str) -> Interpretation:
+    """AIM identifier, symbology, validation and GS1 fields of one scanned label."""
+    symbol = identify(label)
+    if symbol.aim is None:
+        if symbol.symbology == "UNKNOWN":
+            fields = _infer_gs1(symbol.data)
+            if fields is not None:
+                return Interpretation(symbol.data, "GS1_128", None, fields)
+        return Interpretation(symbol.data, symbol.symbology, None, None)
+    try:
+        fields = check_data(symbol.symbology, symbol.data)
+    except InvalidData as err:
+        return Interpretation(symbol.data, "UNKNOWN", symbol.aim, None, f"{symbol.aim} {symbol.symbology}: {err}")
+    return Interpretation(symbol.data, symbol.symbology, symbol.aim, fields)

@@ -119,7 +119,7 @@ class DmdInterpreter:
     def _scroll(self) -> None:
         self._cells = [*self._cells[1:], [" "] * self.columns]
 
-    def _step(self) -> int:  # noqa: PLR0911, PLR0912 - one branch per command
+    def _step(self) -> int:
         buf = self._pending
         first = buf[0]
         if first >= 0x20:
@@ -147,7 +147,7 @@ class DmdInterpreter:
             return self._command()
         return 1
 
-    def _command(self) -> int:
+    def _command(self) -> int:  # noqa: PLR0911 - one return per command
         buf = self._pending
         if len(buf) < 2:
             return 0

@@ -49,6 +49,11 @@ def drawer_kick(pin: Literal[2, 5], on_ms: int, off_ms: int) -> bytes:
     return bytes([ESC, ord("p"), 0 if pin == 2 else 1, t1, t2])
 
 
+def realtime_drawer_pulse(pin: Literal[2, 5], on_ms: int) -> bytes:
+    """DLE DC4 1 m t: pulse now (executed on receipt, never queued); on and off t x 100 ms, t 1..8."""
+    return bytes([DLE, 0x14, 1, 0 if pin == 2 else 1, max(1, min(8, round(on_ms / 100)))])
+
+
 def is_realtime_reply(byte: int) -> bool:
     return byte & REALTIME_REPLY_MASK == REALTIME_REPLY_VALUE
 

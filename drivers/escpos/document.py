@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Align = Literal["left", "center", "right"]
+Multiplier = Annotated[int, Field(ge=1, le=8)]
 
 
 class _Block(BaseModel):
@@ -23,7 +24,7 @@ class TextBlock(_Block):
     align: Align = "left"
     bold: bool = False
     underline: bool = False
-    size: tuple[int, int] = Field((1, 1), description="Character width and height multipliers, 1–8 each.")
+    size: tuple[Multiplier, Multiplier] = Field((1, 1), description="Character width and height multipliers, 1–8 each.")
     font: Literal["a", "b"] = "a"
 
 
@@ -45,13 +46,15 @@ class BarcodeBlock(_Block):
     symbology: Literal["EAN13", "EAN8", "UPCA", "CODE39", "CODE128", "ITF"]
     height: int = Field(80, ge=1, le=255, description="Bar height in dots.")
     hri: bool = Field(True, description="Print the human-readable digits under the bars.")
+    align: Align = "center"
 
 
 class QrBlock(_Block):
     type: Literal["qr"]
     data: str = Field(min_length=1, max_length=2000)
-    size: int = Field(6, ge=1, le=16, description="Module size in dots.")
+    size: int = Field(6, ge=1, le=16, description="Module size in dots (made smaller if the code would not fit the paper).")
     ecc: Literal["L", "M", "Q", "H"] = "M"
+    align: Align = "center"
 
 
 class ImageBlock(_Block):

@@ -2,61 +2,43 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from drivers.base import CashDrawer, DeviceContext, DeviceLink, DrawerPort, PeerLink, StateWatch
+from drivers.base import DeviceContext, DeviceLink, PeerLink
+from drivers.drawers import DrawerOptions, ExpiringKickPort, KickExpired, SensedDrawer
 from drivers.errors import DeviceOffline
-from drivers.models import DeviceState, DrawerStatus
+from drivers.models import DeviceState
 
 _LOGGER = logging.getLogger(__name__)
 
 
-class EscposDrawerOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class EscposDrawerOptions(DrawerOptions):
     pin: Literal[2, 5] = Field(2, description="Kick connector pin the drawer solenoid is wired to.")
     on_ms: int = Field(100, ge=2, le=510, description="Pulse length.")
     off_ms: int = Field(200, ge=2, le=510, description="Rest after the pulse.")
     open_when_pin3: Literal["high", "low"] = Field("high", description="Sensor polarity: pin-3 level meaning open.")
-    sensed: bool = Field(True, description="False for drawers without a sensor switch.")
-    open_confirm_s: float = Field(1.0, gt=0, description="How long to wait for the sensor to show open after a kick.")
+    kick_command: Literal["esc_p", "realtime"] = Field(
+        "esc_p",
+        description="esc_p (ESC p, every printer): sent only while the printer reports itself online, since an "
+        "offline printer would queue it and fire it on recovery. realtime (DLE DC4 1, pulse in 100 ms steps): "
+        "executed on receipt or ignored, never queued, so it can open the drawer at paper end; not on every model.",
+    )
 
 
-class EscposDrawer(CashDrawer):
+class EscposDrawer(SensedDrawer):
     Options = EscposDrawerOptions
     options: EscposDrawerOptions
 
     def __init__(self, ctx: DeviceContext, options: BaseModel) -> None:
         super().__init__(ctx, options)
         self._link: PeerLink | None = None
-        self._opened: bool | None = None
-        self._changed = StateWatch()
-
-    @property
-    def opened(self) -> bool | None:
-        return self._opened if self.options.sensed else None
-
-    def status(self) -> dict[str, object]:
-        return {"opened": self.opened}
-
-    def _port(self) -> DrawerPort:
-        if self._link is None:
-            raise DeviceOffline(f"{self.ctx.device_id} is {self.ctx.state.value}")
-        peer = self._link.peer()
-        if not isinstance(peer, DrawerPort):
-            raise DeviceOffline(f"{self._link.peer_id} has no drawer-kick connector")
-        return peer
 
     def _on_sensor(self, sensor_high: bool) -> None:
-        opened = sensor_high == (self.options.open_when_pin3 == "high")
-        if opened == self._opened or not self.options.sensed:
-            return
-        self._opened = opened
-        self.ctx.publish("drawer.status", DrawerStatus(opened=opened).model_dump(mode="json"))
-        self._changed.notify()
+        self.sensed(sensor_high == (self.options.open_when_pin3 == "high"))
 
     async def run(self, link: DeviceLink) -> None:
         peer_link = self.peer_link(link)
@@ -64,7 +46,7 @@ class EscposDrawer(CashDrawer):
         while True:
             self.ctx.set_state(DeviceState.OFFLINE, f"waiting for printer {peer_link.peer_id}")
             printer = await peer_link.wait_peer_ready()
-            if not isinstance(printer, DrawerPort):
+            if not isinstance(printer, ExpiringKickPort):
                 raise DeviceOffline(f"{peer_link.peer_id} has no drawer-kick connector")
             printer.add_drawer_listener(self._on_sensor)
             try:
@@ -74,22 +56,18 @@ class EscposDrawer(CashDrawer):
                 await peer_link.wait_peer_lost()
             finally:
                 printer.remove_drawer_listener(self._on_sensor)
+                self.sensing_lost()
 
-    async def open_drawer(self) -> bool | None:
-        port = self._port()
-        self.require_ready()
-        await port.kick_drawer(self.options.pin, self.options.on_ms, self.options.off_ms)
-        if not self.options.sensed:
-            self.ctx.stats.increment("DrawerGoodOpenCount")
-            return None
-        if not await self._changed.wait_for(lambda: self._opened is True, self.options.open_confirm_s):
-            self.ctx.stats.increment("DrawerFailedOpenCount")
-            return False
-        self.ctx.stats.increment("DrawerGoodOpenCount")
-        return True
-
-    async def wait_closed(self, timeout: float) -> bool:
-        self.require_ready()
-        if not self.options.sensed:
-            return False
-        return await self._changed.wait_for(lambda: self._opened is False, timeout)
+    async def _fire(self, deadline: float) -> None:
+        link = self._link
+        if link is None:
+            raise KickExpired(f"{self.ctx.device_id} has not been connected")
+        try:
+            async with asyncio.timeout_at(deadline):
+                printer = await link.wait_peer_ready()
+        except TimeoutError:
+            raise KickExpired(f"printer {link.peer_id} was not connected before the kick expired") from None
+        if not isinstance(printer, ExpiringKickPort):
+            raise DeviceOffline(f"{link.peer_id} has no drawer-kick connector")
+        o = self.options
+        await printer.kick_drawer(o.pin, o.on_ms, o.off_ms, deadline=deadline, realtime=o.kick_command == "realtime")

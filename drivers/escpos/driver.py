@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections import deque
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from drivers.base import DeviceContext, DeviceLink, DrawerListener, ReceiptPrinter, run_together
-from drivers.errors import DeviceOffline, PrinterNotReady, TransportTimeout
+from drivers.drawers import KickExpired
+from drivers.errors import DeviceOffline, PrinterNotReady, TransportError, TransportTimeout
 from drivers.escpos.codec import (
     P1_DRAWER_PIN3,
     P1_OFFLINE,
@@ -21,9 +24,11 @@ from drivers.escpos.codec import (
     StatusDecoder,
     decode_status,
     drawer_kick,
+    realtime_drawer_pulse,
     status_request,
 )
 from drivers.escpos.document import Document
+from drivers.escpos.profile import DEFAULT_PROFILE_NAME, PrinterProfile, ProfileOverrides, get_profile
 from drivers.models import DeviceState, HealthResult, PrinterStatus
 from drivers.transports import Transport
 
@@ -43,6 +48,27 @@ class EscposOptions(BaseModel):
     write_bytes_per_s: int = Field(
         11520, gt=0, description="Slowest expected line speed; sets write timeouts (115200 baud by default)."
     )
+    profile: str = Field(
+        DEFAULT_PROFILE_NAME,
+        description="Printer model profile, a python-escpos capability database name (e.g. TM-T20II, TM-T88V, "
+        "POS-5890) or posd-simulated-80mm: paper width, columns, code pages, double-byte mode, cutter, QR.",
+    )
+    profile_overrides: ProfileOverrides | None = Field(
+        None, description="Corrections to the profile for this unit (width_dots, columns_a, code_pages, …)."
+    )
+
+    @field_validator("profile")
+    @classmethod
+    def _profile_exists(cls, name: str) -> str:
+        try:
+            get_profile(name)
+        except KeyError as err:
+            raise ValueError(str(err).strip("'\"")) from None
+        return name
+
+    def printer_profile(self) -> PrinterProfile:
+        """The profile with this unit's overrides (KeyError for an unknown name)."""
+        return get_profile(self.profile, self.profile_overrides)
 
 
 class EscposPrinter(ReceiptPrinter):
@@ -53,7 +79,7 @@ class EscposPrinter(ReceiptPrinter):
         super().__init__(ctx, options)
         self._transport: Transport | None = None
         self._io_lock = asyncio.Lock()
-        self._reply: asyncio.Future[int] | None = None
+        self._replies: deque[asyncio.Future[int]] = deque()
         self._poll_now = asyncio.Event()
         self._status: PrinterStatus | None = None
         self._drawer_high: bool | None = None
@@ -85,8 +111,9 @@ class EscposPrinter(ReceiptPrinter):
             await run_together(self._read_loop(transport), self._poll_loop(transport))
         finally:
             self._transport = None
-            if self._reply is not None and not self._reply.done():
-                self._reply.cancel()
+            for waiting in self._replies:
+                waiting.cancel()
+            self._replies.clear()
 
     async def _read_loop(self, transport: Transport) -> None:
         decoder = StatusDecoder()
@@ -96,19 +123,28 @@ class EscposPrinter(ReceiptPrinter):
             except TransportTimeout:
                 continue
             for item in decoder.feed(data):
-                if isinstance(item, RealtimeReply) and self._reply is not None and not self._reply.done():
-                    self._reply.set_result(item.byte)
+                if isinstance(item, RealtimeReply) and self._replies:
+                    # Real-time requests are answered in the order they were sent.
+                    waiting = self._replies.popleft()
+                    if not waiting.done():
+                        waiting.set_result(item.byte)
                 else:
                     _LOGGER.debug("%s: unexpected byte from printer: %#04x", self.ctx.device_id, item.byte)
 
-    async def _request_status(self, transport: Transport, n: int) -> int:
-        self._reply = asyncio.get_running_loop().create_future()
-        await transport.write(status_request(n), timeout=self.options.reply_timeout_s)
+    async def _request_status(self, transport: Transport, *requests: int) -> list[int]:
+        """Send DLE EOT requests in one write and await their replies (caller holds the I/O lock)."""
+        loop = asyncio.get_running_loop()
+        # Replies left over from a request that timed out would be taken for these ones.
+        self._replies.clear()
+        waiting = [loop.create_future() for _ in requests]
+        self._replies.extend(waiting)
+        await transport.write(b"".join(status_request(n) for n in requests), timeout=self.options.reply_timeout_s)
         try:
             async with asyncio.timeout(self.options.reply_timeout_s):
-                return await self._reply
+                return [await reply for reply in waiting]
         except TimeoutError as err:
-            raise TransportTimeout(f"no reply to DLE EOT {n} within {self.options.reply_timeout_s}s") from err
+            self._replies.clear()
+            raise TransportTimeout(f"no reply to DLE EOT {requests} within {self.options.reply_timeout_s}s") from err
 
     async def _poll_loop(self, transport: Transport) -> None:
         missed = 0
@@ -153,6 +189,11 @@ class EscposPrinter(ReceiptPrinter):
         return DeviceState.READY, None
 
     # -- output ------------------------------------------------------------------------------------
+    @functools.cached_property
+    def profile(self) -> PrinterProfile:
+        """This printer's profile (checked when the configuration was loaded)."""
+        return self.options.printer_profile()
+
     def render_job(self, kind: str, payload: bytes, *, copy: bool, strict: bool, replacement: str) -> bytes:
         if kind == "raw":
             # Raw bytes go out as they are; a reprint gets a plain banner first (ESC @ resets the printer).
@@ -172,10 +213,10 @@ class EscposPrinter(ReceiptPrinter):
 
     async def _fresh_status(self, transport: Transport) -> PrinterStatus:
         """Read the status now (caller holds the I/O lock)."""
-        printer = await self._request_status(transport, STATUS_PRINTER)
-        paper = await self._request_status(transport, STATUS_PAPER)
+        printer, paper = await self._request_status(transport, STATUS_PRINTER, STATUS_PAPER)
+        # The offline cause (cover, paper-end stop) only matters when the printer says it is offline.
         cause = (
-            await self._request_status(transport, STATUS_OFFLINE_CAUSE)
+            (await self._request_status(transport, STATUS_OFFLINE_CAUSE))[0]
             if printer & P1_OFFLINE
             else REALTIME_REPLY_VALUE
         )
@@ -200,10 +241,42 @@ class EscposPrinter(ReceiptPrinter):
                     self.ctx.set_state(state, reason)
         self._poll_now.set()
 
-    async def kick_drawer(self, pin: Literal[2, 5], on_ms: int, off_ms: int) -> None:
-        transport = self._connected()
-        async with self._io_lock:
-            await transport.write(drawer_kick(pin, on_ms, off_ms), timeout=self.options.reply_timeout_s)
+    async def kick_drawer(
+        self, pin: Literal[2, 5], on_ms: int, off_ms: int, *, deadline: float | None = None, realtime: bool = False
+    ) -> None:
+        """Pulse a drawer pin at most once, and only before ``deadline`` (``loop.time()``; default in 5 s).
+
+        ESC p goes out only right after a status read shows the printer online: an offline printer would
+        queue it and fire the drawer whenever it recovers. ``realtime`` sends DLE DC4 1, which a printer
+        executes on receipt or ignores, so it needs no status check. KickExpired: nothing was sent.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5.0 if deadline is None else deadline
+        command = realtime_drawer_pulse(pin, on_ms) if realtime else drawer_kick(pin, on_ms, off_ms)
+        why: str | None = "busy"
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._io_lock.acquire()
+            except TimeoutError:
+                raise KickExpired(f"{self.ctx.device_id} stayed {why}; the kick expired unsent") from None
+            try:
+                transport = self._transport
+                why = "not connected" if transport is None else None
+                if transport is not None and not realtime:
+                    try:
+                        why = self._state_for(await self._fresh_status(transport))[1]
+                    except TransportError:  # no reply, or the link broke: nothing was sent
+                        why = "unreachable"
+                # An uncontended lock is taken without waiting, so timeout_at alone does not enforce the deadline.
+                if transport is not None and why is None and loop.time() < deadline:
+                    await transport.write(command, timeout=self.options.reply_timeout_s)
+                    break
+            finally:
+                self._io_lock.release()
+            if loop.time() >= deadline:
+                raise KickExpired(f"{self.ctx.device_id} stayed {why or 'busy'}; the kick expired unsent")
+            await asyncio.sleep(min(self.options.status_poll_s, deadline - loop.time()))
         self._poll_now.set()
 
     async def check_health(self, level: Literal["internal", "external"]) -> HealthResult:

@@ -35,6 +35,7 @@ DEFAULT_PROFILE_NAME = "TM-T20II"
 #: CP858 and WPC1252 carry the euro sign; CP860 is the Portuguese page; CP437 is every printer's page 0.
 PREFERRED_CODE_PAGES = ("cp858", "cp1252", "cp850", "cp860", "cp437")
 
+MIN_PAPER_DOTS = 256
 #: Tallest raster image accepted, in dots (about 2 m of paper at 203 dpi): beyond this a print is a mistake.
 MAX_IMAGE_HEIGHT_DOTS = 16000
 
@@ -177,7 +178,8 @@ def _capabilities() -> dict[str, Any]:
 
 def profile_names() -> list[str]:
     """Every profile name :func:`get_profile` accepts (database profiles without a paper width are left out)."""
-    names = {name for name, data in _capabilities()["profiles"].items() if _width(data) is not None}
+    # Customer displays share the database; they are narrower than any receipt paper.
+    names = {name for name, data in _capabilities()["profiles"].items() if (_width(data) or 0) >= MIN_PAPER_DOTS}
     return sorted(names | set(_LOCAL_FACTS))
 
 

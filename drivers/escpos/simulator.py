@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.escpos.codec import encode_status_byte
 from drivers.escpos.interpreter import DrawerPulse, EscposInterpreter, StatusRequest
+from drivers.escpos.profile import SIMULATED_PROFILE_NAME, PrinterProfile, get_profile
 from drivers.models import DeviceKind, PrinterStatus
 from drivers.simulator import SimEnvironment, Simulator, TcpEndpoint
 from drivers.transports import PeerSettings
@@ -33,13 +34,15 @@ class EscposSimulator(Simulator):
     kind = DeviceKind.PRINTER
     Control = FaultControl | ResetOutputControl
 
-    def __init__(self, device_id: str, endpoint: TcpEndpoint) -> None:
+    def __init__(self, device_id: str, endpoint: TcpEndpoint, profile: PrinterProfile | None = None) -> None:
         super().__init__(device_id, endpoint)
+        # The model it behaves as: its ESC t numbering, double-byte mode and paper width.
+        self.profile = profile or get_profile(SIMULATED_PROFILE_NAME)
         self.paper: Literal["ok", "near_end", "end"] = "ok"
         self.cover: Literal["open", "closed"] = "closed"
         self.online = True
         self.received = bytearray()
-        self.paper_out = EscposInterpreter()
+        self.paper_out = EscposInterpreter.for_profile(self.profile)
         # The drawer on the kick connector: wired to pin 2, sensor high when open.
         self.drawer_connected = True
         self.drawer_open = False
@@ -83,9 +86,15 @@ class EscposSimulator(Simulator):
             if control.paper_end_after_cuts is not None:
                 self._paper_end_at_cut = self.paper_out.cuts + control.paper_end_after_cuts
             return self.status.model_dump()
-        self.paper_out = EscposInterpreter()
+        self.paper_out = EscposInterpreter.for_profile(self.profile)
         self.received.clear()
         return self.output()
+
+    def paper_png(self) -> bytes:
+        """The paper printed so far (since the last ``clear``), as a PNG."""
+        from drivers.escpos.paper import paper_png  # Pillow is loaded only when someone looks at the paper
+
+        return paper_png(self.paper_out)
 
     def output(self) -> dict[str, Any]:
         lines = list(self.paper_out.lines)

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from drivers.base import DeviceLink, Scanner
 from drivers.errors import TransportTimeout
 from drivers.models import DeviceState, ScanData
+from drivers.scan_report import ScanReporter, decode_label, scan_data
 from drivers.serial_scanner.codec import Frame, LineFramer, Suffix
-from drivers.symbology import identify
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -27,18 +27,8 @@ class SerialScannerOptions(BaseModel):
     )
 
 
-def decode_label(label: bytes) -> str:
-    try:
-        return label.decode("utf-8")
-    except UnicodeDecodeError:
-        return label.decode("latin-1")
-
-
 def scan_from_frame(frame: Frame) -> ScanData:
-    symbol = identify(decode_label(frame.label))
-    return ScanData(
-        data=symbol.data, symbology=symbol.symbology, aim=symbol.aim, raw=frame.raw.decode("latin-1"), gs1=None
-    )
+    return scan_data(decode_label(frame.label), frame.raw.decode("latin-1"))[0]
 
 
 class SerialScanner(Scanner):
@@ -48,6 +38,7 @@ class SerialScanner(Scanner):
     async def run(self, link: DeviceLink) -> None:
         transport = self.byte_transport(link)
         framer = LineFramer(prefix=self.options.prefix.encode("latin-1"))
+        report = ScanReporter(self.ctx)
         self.ctx.set_state(DeviceState.READY)
         while True:
             timeout = self.options.incomplete_timeout_s if framer.pending else IDLE_READ_TIMEOUT
@@ -56,19 +47,10 @@ class SerialScanner(Scanner):
             except TransportTimeout:
                 if framer.pending:
                     dropped = framer.reset()
-                    self.ctx.stats.increment("CommunicationErrorCount")
-                    _LOGGER.warning(
-                        "%s: dropped %r: no terminator within %ss",
-                        self.ctx.device_id,
-                        dropped,
-                        self.options.incomplete_timeout_s,
-                    )
+                    report.dropped(f"no terminator within {self.options.incomplete_timeout_s}s", dropped)
                 continue
             for item in framer.feed(data):
                 if isinstance(item, Frame):
-                    scan = scan_from_frame(item)
-                    self.ctx.stats.increment("GoodScanCount")
-                    self.ctx.publish("scanner.scan", scan.model_dump(mode="json"))
+                    report.scan(decode_label(item.label), item.raw.decode("latin-1"))
                 else:
-                    self.ctx.stats.increment("CommunicationErrorCount")
-                    _LOGGER.warning("%s: %s; dropped %d bytes", self.ctx.device_id, item.reason, len(item.dropped))
+                    report.dropped(item.reason, item.dropped)

@@ -1,8 +1,9 @@
 """Sans-I/O codec for Mettler Toledo 8213/8217-style scales ("SCP": W, Z, T, C commands).
 
-Replies: ``STX WW.WWW CR`` (kg, 3 decimals) or ``STX 0WW.WW CR`` (lb, 2 decimals), optional trailing
-``N`` (net); when the scale cannot give a weight: ``STX ? <status> CR`` with the status bits below.
-Parity (bit 7) is masked off, so 7E1 lines read right whatever the port's data bits are.
+Replies: ``STX WW.WWW CR`` (kg, 3 decimals) or ``STX 0WW.WW CR`` / ``STX WW.WW CR`` (lb, 2 decimals; the
+DIVA manual shows the five-character form), optional trailing ``N`` (net); when the scale cannot give a
+weight: ``STX ? <status> CR`` with the status bits below. Parity (bit 7) is masked off, so 7E1 lines read
+right whatever the port's data bits are.
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Literal
+
+from drivers.scale_codec import BadFrame, ScaleReading
+
+__all__ = ["BadFrame", "Reply", "StatusReply", "ToledoDecoder", "WeightReply", "reading_of"]
 
 STX = 0x02
 CR = 0x0D
@@ -53,12 +58,6 @@ class StatusReply:
         return bool(self.bits & UNDER_ZERO)
 
 
-@dataclass(frozen=True, slots=True)
-class BadFrame:
-    reason: str
-    data: bytes
-
-
 Reply = WeightReply | StatusReply
 
 
@@ -78,10 +77,10 @@ def parse_payload(payload: bytes) -> Reply | BadFrame:
         return StatusReply(payload[1] & 0x3F)
     net = payload.endswith(b"N")
     digits = payload[:-1] if net else payload
-    if len(digits) != 6 or digits.count(b".") != 1 or not digits.replace(b".", b"").isdigit():
+    if len(digits) not in (5, 6) or digits.count(b".") != 1 or not digits.replace(b".", b"").isdigit():
         return BadFrame("bad weight frame", payload)
     decimals = len(digits) - digits.index(b".") - 1
-    if decimals not in (2, 3):
+    if decimals not in (2, 3) or (len(digits) == 5 and decimals != 2):
         return BadFrame("unexpected decimal position", payload)
     try:
         value = Decimal(digits.decode())
@@ -96,6 +95,7 @@ class ToledoDecoder:
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._in_frame = False
+        self.skipped = 0
 
     def feed(self, data: bytes) -> list[Reply | BadFrame]:
         out: list[Reply | BadFrame] = []
@@ -107,7 +107,7 @@ class ToledoDecoder:
                 self._buffer.clear()
                 self._in_frame = True
             elif not self._in_frame:
-                continue
+                self.skipped += 1
             elif byte == CR:
                 out.append(parse_payload(bytes(self._buffer)))
                 self._buffer.clear()
@@ -119,3 +119,19 @@ class ToledoDecoder:
                     self._buffer.clear()
                     self._in_frame = False
         return out
+
+
+def reading_of(reply: Reply) -> ScaleReading:
+    """A weight reply is a stable reading (the 8217 only sends weights when still, in range and not
+    negative); a status reply carries no weight, only its flags."""
+    if isinstance(reply, WeightReply):
+        return ScaleReading(value=reply.value, unit=reply.unit, net=reply.net)
+    return ScaleReading(
+        value=None,
+        unit=None,
+        motion=reply.motion,
+        over_capacity=reply.over_capacity,
+        under_zero=reply.under_zero,
+        fault=bool(reply.bits & OUTSIDE_ZERO_RANGE) and not (reply.bits & (MOTION | OVER_CAPACITY | UNDER_ZERO)),
+        net=bool(reply.bits & NET),
+    )

@@ -16,9 +16,11 @@ from drivers.transports.hidraw import HidrawSettings, HidrawTransport
 from drivers.transports.peer import PeerSettings
 from drivers.transports.serial import SerialSettings, SerialTransport
 from drivers.transports.tcp import TcpSettings, TcpTransport
+from drivers.transports.usb import UsbSettings, UsbTransport
+from drivers.transports.usblp import UsblpSettings, UsblpTransport
 
 #: Settings of transports built by :func:`make_transport` (everything but peer links).
-DeviceTransportSettings = SerialSettings | TcpSettings | EvdevSettings | HidrawSettings
+DeviceTransportSettings = SerialSettings | TcpSettings | EvdevSettings | HidrawSettings | UsbSettings | UsblpSettings
 #: Every transport settings model (what a simulator or a config entry may name).
 AnyTransportSettings = DeviceTransportSettings | PeerSettings
 TransportSettings = Annotated[AnyTransportSettings, Field(discriminator="type")]
@@ -32,6 +34,10 @@ def make_transport(settings: DeviceTransportSettings) -> Transport:
         return EvdevTransport(settings)
     if isinstance(settings, HidrawSettings):
         return HidrawTransport(settings)
+    if isinstance(settings, UsbSettings):
+        return UsbTransport(settings)
+    if isinstance(settings, UsblpSettings):
+        return UsblpTransport(settings)
     return TcpTransport(settings)
 
 
@@ -50,5 +56,9 @@ __all__ = [
     "TcpTransport",
     "Transport",
     "TransportSettings",
+    "UsbSettings",
+    "UsbTransport",
+    "UsblpSettings",
+    "UsblpTransport",
     "make_transport",
 ]

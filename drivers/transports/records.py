@@ -166,13 +166,8 @@ class RecordTransport(Transport):
         loop = asyncio.get_running_loop()
         for node in nodes:
             loop.remove_reader(node.fd)
-            self._release(node.fd)
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):  # closing also releases an EVIOCGRAB
                 os.close(node.fd)
-
-    def _release(self, fd: int) -> None:  # noqa: B027 - most nodes need nothing before close
-        """Undo :meth:`_prepare` before the fd is closed (closing also releases a grab)."""
 
     def describe(self) -> dict[str, Any]:
         return {"type": self.transport_type, "paths": list(self._paths)}
-

@@ -135,15 +135,17 @@ class KeyboardDecoder:
             return out
         if code in ENTER_KEYS and self.enter_ends_scan:
             return out  # the scan ends at the key-up
+        text: str | None
         if value == KEY_REPEATED:
-            # Held keys auto-repeat: the character repeats, the modifier state does not change.
-            text, _, _ = self.keys.press(code)
-            self.keys.release(code)
-            self.keys.press_only_state(code)
+            text = self.keys.repeat(code)  # a held key's character again; modifiers do not repeat
         else:
             text, keysym, modifier = self.keys.press(code)
             if text == "" and not modifier:
-                self._mark(f"key {code} (keysym {keysym:#x}) types nothing on layout {self.keys.keymap.layout_id}")
+                layout = self.keys.keymap.layout_id
+                if self.keys.cancelled:
+                    self._mark(f"a dead key and key {code} compose nothing on layout {layout}")
+                else:
+                    self._mark(f"key {code} (keysym {keysym:#x}) types nothing on layout {layout}")
                 text = "?"
         if text:
             self._add(text, out)

@@ -50,7 +50,7 @@ class UnknownLayout(ValueError):
 
 
 class _RuleNames(ctypes.Structure):
-    _fields_ = [  # noqa: RUF012 - ctypes' own declaration style
+    _fields_ = [
         ("rules", ctypes.c_char_p),
         ("model", ctypes.c_char_p),
         ("layout", ctypes.c_char_p),
@@ -156,6 +156,11 @@ class Keymap:
         self._strokes: dict[str, tuple[Stroke, ...]] | None = None
 
     @property
+    def layout_id(self) -> str:
+        """The configured names, e.g. ``br(abnt2)``."""
+        return f"{self.layout}({self.variant})" if self.variant else self.layout
+
+    @property
     def name(self) -> str:
         raw = library().xkb_keymap_layout_get_name(self.handle, 0)
         return raw.decode() if raw else self.layout
@@ -196,6 +201,8 @@ class KeyState:
         self._compose = lib.xkb_compose_state_new(keymap.compose_table, 0) if keymap.compose_table else None
         self._buffer = ctypes.create_string_buffer(64)
         self._numlock_mask = keymap.mod_mask("Mod2") if numlock else 0
+        self.cancelled = False
+        """True when the last press ended a dead-key sequence that composes nothing."""
         self.reset()
 
     def close(self) -> None:
@@ -240,8 +247,18 @@ class KeyState:
         else:  # cancelled: the dead key and this key make no character
             lib.xkb_compose_state_reset(compose)
             text = ""
+        self.cancelled = status == XKB_COMPOSE_CANCELLED
         changed = lib.xkb_state_update_key(state, keycode, XKB_KEY_DOWN)
         return text, keysym, bool(changed)
+
+    def repeat(self, code: int) -> str:
+        """The text of an auto-repeat of a held key (the key state is not fed repeats)."""
+        length = self._lib.xkb_state_key_get_utf8(self._state, code + EVDEV_OFFSET, self._buffer, 64)
+        return self._buffer.raw[:length].decode("utf-8", "replace") if length > 0 else ""
+
+    def reset_compose(self) -> None:
+        if self._compose:
+            self._lib.xkb_compose_state_reset(self._compose)
 
     def release(self, code: int) -> None:
         self._lib.xkb_state_update_key(self._state, code + EVDEV_OFFSET, XKB_KEY_UP)
@@ -276,6 +293,9 @@ class KeyState:
             self.release(code)
 
 
+_Rank = tuple[int, int, int, int]
+
+
 class _StrokeFinder:
     """Builds char → strokes for a keymap by asking libxkbcommon, then checks every answer by typing it."""
 
@@ -302,11 +322,11 @@ class _StrokeFinder:
                 found[mask] = code
         return found
 
-    def _direct(self, modifier_keys: dict[int, int]) -> dict[str, list[tuple[tuple[int, int, int, int], Stroke]]]:
+    def _direct(self, modifier_keys: dict[int, int]) -> dict[str, list[tuple[_Rank, Stroke]]]:
         lib, handle = self.lib, self.keymap.handle
         numlock = self.keymap.mod_mask("Mod2")
         lock = self.keymap.mod_mask("Lock")
-        options: dict[str, list[tuple[tuple[int, int, int, int], Stroke]]] = {}
+        options: dict[str, list[tuple[_Rank, Stroke]]] = {}
         syms = ctypes.POINTER(ctypes.c_uint32)()
         masks = (ctypes.c_uint32 * 16)()
         for keycode in range(lib.xkb_keymap_min_keycode(handle), lib.xkb_keymap_max_keycode(handle) + 1):
@@ -335,38 +355,72 @@ class _StrokeFinder:
         options = self._direct(modifier_keys)
         probe = KeyState(self.keymap, numlock=False)
         try:
-            result: dict[str, tuple[Stroke, ...]] = {}
-            for char, ways in options.items():
-                if len(char) != 1:
-                    continue
-                for _, stroke in sorted(ways, key=lambda way: way[0]):
-                    probe.reset()
-                    if probe.type_strokes((stroke,)) == char:
-                        result[char] = (stroke,)
-                        break
-            dead = [(name, min(ways, key=lambda w: w[0])[1]) for name, ways in options.items() if len(name) > 1]
-            bases = sorted(result.items(), key=lambda item: item[0])
-            for _, dead_stroke in sorted(dead, key=lambda item: item[0]):
-                for _, base in bases:
-                    probe.reset()
-                    text = probe.type_strokes((dead_stroke, *base))
-                    if len(text) == 1 and text not in result:
-                        result[text] = (dead_stroke, *base)
-            # Control characters (FNC1 as GS = Ctrl+]): Ctrl with a key from @ to _ (or a to z).
+            result = self._verified_direct(options, probe)
+            caps = modifier_keys.get(self.keymap.mod_mask("Lock"))
+            if caps is not None:
+                self._add_caps_lock(caps, result, probe)
+            self._add_dead_keys(options, result, probe)
             control = modifier_keys.get(self.keymap.mod_mask("Control"))
             if control is not None:
-                for target in range(0x20):
-                    if chr(target) in result:
-                        continue
-                    for base_char in (chr(target | 0x40), chr(target | 0x60)):
-                        strokes = result.get(base_char)
-                        if strokes is None or len(strokes) != 1:
-                            continue
-                        stroke = Stroke(strokes[0].code, (control, *strokes[0].modifiers))
-                        probe.reset()
-                        if probe.type_strokes((stroke,)) == chr(target):
-                            result[chr(target)] = (stroke,)
-                            break
+                self._add_control_chars(control, result, probe)
             return result
         finally:
             probe.close()
+
+    @staticmethod
+    def _verified_direct(
+        options: dict[str, list[tuple[_Rank, Stroke]]], probe: KeyState
+    ) -> dict[str, tuple[Stroke, ...]]:
+        result: dict[str, tuple[Stroke, ...]] = {}
+        for char, ways in options.items():
+            if len(char) != 1:
+                continue
+            for _, stroke in sorted(ways, key=lambda way: way[0]):
+                probe.reset()
+                if probe.type_strokes((stroke,)) == char:
+                    result[char] = (stroke,)
+                    break
+        return result
+
+    @staticmethod
+    def _add_caps_lock(caps: int, result: dict[str, tuple[Stroke, ...]], probe: KeyState) -> None:
+        """Capitals only Caps Lock makes (É on fr: Caps Lock + é), by libxkbcommon's capitalization."""
+        for _, strokes in sorted(result.items()):
+            (stroke,) = strokes
+            if stroke.modifiers:
+                continue
+            locked = Stroke(stroke.code, (caps,))
+            probe.reset()
+            text = probe.type_strokes((locked,))
+            if len(text) == 1 and text not in result:
+                result[text] = (locked,)
+
+    @staticmethod
+    def _add_dead_keys(
+        options: dict[str, list[tuple[_Rank, Stroke]]], result: dict[str, tuple[Stroke, ...]], probe: KeyState
+    ) -> None:
+        """Characters typed as dead key + base key (é on de, ê on fr, ã on br): ask the compose table."""
+        dead = sorted((name, min(ways, key=lambda w: w[0])[1]) for name, ways in options.items() if len(name) > 1)
+        bases = sorted(result.items())
+        for _, dead_stroke in dead:
+            for _, base in bases:
+                probe.reset()
+                text = probe.type_strokes((dead_stroke, *base))
+                if len(text) == 1 and text not in result:
+                    result[text] = (dead_stroke, *base)
+
+    @staticmethod
+    def _add_control_chars(control: int, result: dict[str, tuple[Stroke, ...]], probe: KeyState) -> None:
+        """Control characters (FNC1 as GS = Ctrl+]): Ctrl with the key of @ … _ (or ` … ~)."""
+        for target in range(0x20):
+            if chr(target) in result:
+                continue
+            for base_char in (chr(target | 0x40), chr(target | 0x60)):
+                strokes = result.get(base_char)
+                if strokes is None or len(strokes) != 1:
+                    continue
+                stroke = Stroke(strokes[0].code, (control, *strokes[0].modifiers))
+                probe.reset()
+                if probe.type_strokes((stroke,)) == chr(target):
+                    result[chr(target)] = (stroke,)
+                    break
