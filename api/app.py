@@ -26,7 +26,7 @@ _LOGGER = logging.getLogger(__name__)
 
 GUARD = web.AppKey("guard", GuardPolicy)
 
-ProblemHook = Callable[[web.Request, ApiError], Awaitable[None]]
+ProblemHook = Callable[[web.Request, dict[str, str], ApiError], Awaitable[None]]
 #: Route path → coroutine awaited with every problem answered on that route, whoever raised it (the guard
 #: included): drawer opens record their refusals this way.
 PROBLEM_HOOKS = web.AppKey("problem_hooks", dict[str, ProblemHook])
@@ -71,12 +71,21 @@ def make_problem_middleware(policy: GuardPolicy) -> Middleware:
 
 
 async def _run_problem_hook(request: web.Request, error: ApiError) -> None:
+    hooks = request.app[PROBLEM_HOOKS]
     resource = request.match_info.route.resource
-    hook = request.app[PROBLEM_HOOKS].get(resource.canonical) if resource is not None else None
+    if resource is not None:
+        hook, params = hooks.get(resource.canonical), dict(request.match_info)
+    else:  # no route for this method (e.g. a refused CORS preflight): match the path alone
+        hook, params = None, {}
+        for candidate in request.app.router.resources():
+            pattern = candidate.get_info().get("pattern")
+            if candidate.canonical in hooks and pattern is not None and (found := pattern.fullmatch(request.path)):
+                hook, params = hooks[candidate.canonical], found.groupdict()
+                break
     if hook is None:
         return
     try:
-        await hook(request, error)
+        await hook(request, params, error)
     except Exception:
         _LOGGER.exception("problem hook of %s failed", request.path)
 

@@ -106,29 +106,35 @@ async def wait_closed(call: Call) -> WaitClosedResponse:
     return WaitClosedResponse(closed=await drawer_of(call).wait_closed(body.timeout_ms / 1000))
 
 
-async def audit_refused_open(request: web.Request, error: ApiError) -> None:
-    """Problem hook of the open route: record the refusal, unless the handler already recorded the outcome."""
+async def audit_refused_open(request: web.Request, params: dict[str, str], error: ApiError) -> None:
+    """Problem hook of the open route: record the refusal, unless the handler already recorded the outcome.
+
+    Refused CORS preflights on the route count too: a browser page from another origin never gets further.
+    """
     if request.get(AUDITED):
         return
     daemon = request.app[DAEMON]
-    device_id = request.match_info.get("id", "")
+    device_id = params.get("id", "")
     # Only real drawers: refusals for made-up ids would let anyone write arbitrary rows.
     if not any(d.device_id == device_id and d.kind is DeviceKind.DRAWER for d in daemon.manager.devices()):
         return
     principal = daemon.tokens.authenticate(bearer_token(request.headers.get("Authorization")))
     body: dict[str, object] | None = None
-    if error.code != "body_too_large" and request.can_read_body:
+    if error.code != "body_too_large" and request.body_exists:
         try:
             parsed = json.loads(await request.read())
             body = parsed if isinstance(parsed, dict) else None
         except (ValueError, UnicodeDecodeError, web.HTTPException):
             body = None
     who = _requester(request, principal.name if principal else None, body)
-    await daemon.drawers.record_refusal(device_id, who, error.code, error.detail)
+    detail = error.detail if request.method == "POST" else f"{error.detail} ({request.method} request)"
+    await daemon.drawers.record_refusal(device_id, who, error.code, detail)
 
 
 #: Route path → hook the problem middleware awaits with each problem answered on that route.
-PROBLEM_HOOKS: dict[str, Callable[[web.Request, ApiError], Awaitable[None]]] = {OPEN_PATH: audit_refused_open}
+PROBLEM_HOOKS: dict[str, Callable[[web.Request, dict[str, str], ApiError], Awaitable[None]]] = {
+    OPEN_PATH: audit_refused_open
+}
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(

@@ -106,6 +106,16 @@ async def submit_job(call: Call) -> web.Response:
     )
 
 
+async def preview_job(call: Call) -> web.Response:
+    body: PrintJobRequest = call.body
+    kind, payload = body.kind_and_payload()
+    try:
+        png = await daemon_of(call).printing.preview(call.match("id"), kind, payload)
+    except ValueError as err:
+        raise _render_problem(err) from err
+    return web.Response(body=png, content_type="image/png")
+
+
 async def get_job(call: Call) -> JobResponse:
     return JobResponse(job=job_model(await daemon_of(call).printing.get(call.match("job_id"))))
 
@@ -147,6 +157,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         tag="printers",
         description="Optional header `Idempotency-Key`: the same key (per token) returns the same job for as long as "
         "the job is kept (≥ 24 h), with `Idempotent-Replayed: true`; a different request with the same key is 422.",
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/printers/{id}/preview",
+        preview_job,
+        "print",
+        "PNG of what the job would print: the same bytes through the same interpreter as the simulated printer",
+        body=PrintJobRequest,
+        response_media="image/png",
+        errors=("device_not_found", "not_supported", "invalid_document", "image_too_large", "unencodable_text"),
+        tag="printers",
     ),
     Endpoint(
         "GET",

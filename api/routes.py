@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -83,6 +84,14 @@ async def sim_control(call: Call) -> schemas.SimResponse:
     return schemas.SimResponse.model_validate(result)
 
 
+async def sim_output_png(call: Call) -> web.Response:
+    simulator = simulator_of(call)
+    paper_png = getattr(simulator, "paper_png", None)
+    if paper_png is None:
+        raise ApiError("not_supported", "this simulated device has no paper to show")
+    return web.Response(body=await asyncio.to_thread(paper_png), content_type="image/png")
+
+
 async def sim_output(call: Call) -> schemas.SimResponse:
     return schemas.SimResponse.model_validate(simulator_of(call).output())
 
@@ -152,6 +161,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "Simulate mode: what the simulated device printed or shows",
         response=schemas.SimResponse,
         errors=("not_simulated",),
+        tag="simulate",
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/sim/{id}/output.png",
+        sim_output_png,
+        "admin",
+        "Simulate mode: the simulated printer's paper as a picture",
+        response_media="image/png",
+        errors=("not_simulated", "not_supported"),
         tag="simulate",
     ),
 )

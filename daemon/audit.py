@@ -199,14 +199,18 @@ class AuditLog:
         self.path = path
         self._db = Database(path, SCHEMA)
         self._clock = clock
+        self._open = False
 
     async def open(self) -> None:
         await self._db.open()
+        self._open = True
         head_id, head_hash = await self.head()
         _LOGGER.info("audit log %s: %d records, head %s", self.path, head_id, head_hash)
 
     async def close(self) -> None:
-        await self._db.close()
+        if self._open:
+            self._open = False
+            await self._db.close()
 
     async def record(
         self,

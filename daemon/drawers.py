@@ -4,28 +4,26 @@
 (``no_sale`` only for the tokens allowed it, a rate limit per drawer), fires the kick once (the driver
 never retries it and lets it expire), and writes the outcome to the audit log before anyone is told.
 Refused attempts are recorded too, at a bounded rate per drawer so a hostile page cannot fill the disk.
-It also records what the drawers report by themselves (``drawer.alert``: opens nobody commanded, a drawer
-left open) by following the event bus.
+It also records what the drawers report by themselves (opens nobody commanded, a drawer left open): it
+listens to each drawer driver's alerts, which are also published as ``drawer.alert`` events.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
+import functools
 import logging
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from daemon.audit import AuditLog, AuditRecord, AuditResult
 from daemon.config import DrawersConfig
-from daemon.events import EventBus, EventFilter, Subscriber
 from daemon.manager import DeviceManager
 from drivers.base import CashDrawer
-from drivers.drawers import ALERT_TOPIC, KickExpired
+from drivers.drawers import KickExpired, SensedDrawer
 from drivers.errors import DeviceError, PosdError
 from drivers.models import DeviceKind
 
@@ -98,57 +96,51 @@ class DrawerService:
         self,
         audit: AuditLog,
         manager: DeviceManager,
-        bus: EventBus,
         config: DrawersConfig,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.audit = audit
         self._manager = manager
-        self._bus = bus
         self._config = config
         self._clock = clock
         self._opens: dict[str, SlidingWindow] = {}
         self._refusals: dict[str, SlidingWindow] = {}
         self._suppressed: dict[str, int] = {}
-        self._subscriber: Subscriber | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._writes: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> None:
-        subscription = self._bus.subscribe(EventFilter(topics=frozenset({ALERT_TOPIC})))
-        self._subscriber = subscription.subscriber
-        self._task = asyncio.create_task(self._record_alerts(subscription.subscriber), name="drawer-alerts-audit")
+        """Listen to the alerts of the drawers the manager has (call after the devices are added, before they run)."""
+        for device in self._manager.devices():
+            if isinstance(device.driver, SensedDrawer):
+                device.driver.add_alert_listener(functools.partial(self._on_alert, device.device_id))
 
     async def stop(self) -> None:
-        if self._subscriber is not None:
-            self._subscriber.close("daemon stopping")  # get_batch returns [] and the task ends
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Wait for the alert records still being written."""
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
 
-    async def _record_alerts(self, subscriber: Subscriber) -> None:
-        while batch := await subscriber.get_batch():
-            for event in batch:
-                data = json.loads(event.frame)["data"]
-                alert = data.get("alert")
-                try:
-                    if alert == "opened_unexpectedly":
-                        await self.audit.record(
-                            action="sensed",
-                            result="opened_unexpectedly",
-                            device=event.device,
-                            detail="the drawer opened without a kick from posd (key, hand, or another program)",
-                        )
-                    elif alert == "open_too_long":
-                        await self.audit.record(
-                            action="alert",
-                            result="open_too_long",
-                            device=event.device,
-                            detail=f"open for {data.get('open_s')} s",
-                        )
-                except Exception:
-                    _LOGGER.exception("could not write drawer alert %s of %s to the audit log", alert, event.device)
+    def _on_alert(self, device_id: str, data: dict[str, Any]) -> None:
+        task = asyncio.create_task(self._record_alert(device_id, data), name=f"audit-alert-{device_id}")
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def _record_alert(self, device_id: str, data: dict[str, Any]) -> None:
+        alert = data.get("alert")
+        try:
+            if alert == "opened_unexpectedly":
+                await self.audit.record(
+                    action="sensed",
+                    result="opened_unexpectedly",
+                    device=device_id,
+                    detail="the drawer opened without a kick from posd (key, hand, or another program)",
+                )
+            elif alert == "open_too_long":
+                await self.audit.record(
+                    action="alert", result="open_too_long", device=device_id, detail=f"open for {data.get('open_s')} s"
+                )
+        except Exception:
+            _LOGGER.exception("could not write drawer alert %s of %s to the audit log", alert, device_id)
 
     # -- opening --------------------------------------------------------------------------------------
     def drawer(self, device_id: str) -> CashDrawer:
@@ -197,18 +189,23 @@ class DrawerService:
         return OpenOutcome(record, opened, error)
 
     async def _record(self, device_id: str, who: Requester, result: AuditResult, detail: str) -> AuditRecord:
-        return await self.audit.record(
-            action="open",
-            result=result,
-            device=device_id,
-            token=who.token,
-            origin=who.origin,
-            remote=who.remote,
-            operator=who.operator,
-            reason=who.reason,
-            reference=who.reference,
-            detail=detail,
-        )
+        try:
+            return await self.audit.record(
+                action="open",
+                result=result,
+                device=device_id,
+                token=who.token,
+                origin=who.origin,
+                remote=who.remote,
+                operator=who.operator,
+                reason=who.reason,
+                reference=who.reference,
+                detail=detail,
+            )
+        except Exception:
+            # The kick may already be out: the journal must hold what the audit log could not.
+            _LOGGER.critical("AUDIT WRITE FAILED: %s open %s for %r: %s", device_id, result, who, detail)
+            raise
 
     async def _refuse(
         self, device_id: str, who: Requester, code: str, detail: str, retry_after_s: float | None = None

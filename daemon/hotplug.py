@@ -43,7 +43,8 @@ _LOGGER = logging.getLogger(__name__)
 
 #: Subsystems whose nodes posd drives (serial, HID POS, keyboard wedge, USB printers).
 SUBSYSTEMS: tuple[str, ...] = ("tty", "hidraw", "input", "usb")
-POSD_LINK_DIR = "/dev/posd/"
+POSD_LINK_DIR = "posd/"
+"""posd's own stable links (udev/61-posd.rules), under /dev."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,11 @@ class UdevEvent:
     devname: str | None
     devlinks: tuple[str, ...]
     properties: Mapping[str, str]
+    dev_dir: str = "/dev/"
+    """Where device nodes live (a replay re-roots /dev)."""
 
     @classmethod
-    def from_properties(cls, properties: Mapping[str, str]) -> UdevEvent:
+    def from_properties(cls, properties: Mapping[str, str], dev_dir: str = "/dev/") -> UdevEvent:
         props = dict(properties)
         return cls(
             action=props.get("ACTION", ""),
@@ -65,6 +68,7 @@ class UdevEvent:
             devname=props.get("DEVNAME") or None,
             devlinks=tuple(props.get("DEVLINKS", "").split()),
             properties=props,
+            dev_dir=dev_dir,
         )
 
     @property
@@ -82,9 +86,9 @@ class UdevEvent:
 
     def preferred_path(self) -> str | None:
         """The path to open: posd's own stable link, else the by-id link, else the kernel name."""
-        for prefix in (POSD_LINK_DIR, "/dev/serial/by-id/", "/dev/input/by-id/"):
+        for directory in (POSD_LINK_DIR, "serial/by-id/", "input/by-id/"):
             for link in self.devlinks:
-                if link.startswith(prefix):
+                if link.startswith(self.dev_dir + directory):
                     return link
         return self.devname
 
@@ -181,7 +185,7 @@ class ReplaySource:
             props["DEVNAME"] = self._reroot(props["DEVNAME"])
         if "DEVLINKS" in props:
             props["DEVLINKS"] = " ".join(self._reroot(link) for link in props["DEVLINKS"].split())
-        event = UdevEvent.from_properties(props)
+        event = UdevEvent.from_properties(props, "/dev/" if self.dev_root is None else f"{self.dev_root}/")
         if self._handler is None:
             raise RuntimeError("replay source is not started")
         self._handler(event)
@@ -202,6 +206,19 @@ def transport_paths(transport: Any) -> set[str]:
     if isinstance(value, list | tuple):
         paths.update(v for v in value if isinstance(v, str))
     return paths
+
+
+def _same_usb_device(transport: Any, event: UdevEvent) -> bool:
+    """A transport naming a USB device by ids (and serial, if set) against a usb_device event."""
+    vendor_id, product_id = getattr(transport, "vendor_id", None), getattr(transport, "product_id", None)
+    if not isinstance(vendor_id, int) or not isinstance(product_id, int):
+        return False
+    if event.subsystem != "usb" or event.properties.get("DEVTYPE") != "usb_device":
+        return False
+    if (event.vendor_id, event.product_id) != (f"{vendor_id:04x}", f"{product_id:04x}"):
+        return False
+    serial = getattr(transport, "serial", None)
+    return not serial or serial == event.properties.get("ID_SERIAL_SHORT")
 
 
 def _transport_for(entry: KnownDevice, event: UdevEvent, path: str) -> dict[str, Any]:
@@ -254,6 +271,9 @@ class Hotplug:
         self._node_owner: dict[str, str] = {}
         """Device node and links → device id, learned on add, for removes (whose links are already gone)."""
         self._warned: set[str] = set()
+        self._pending: set[str] = set()
+        """Devices that appeared while a session of theirs was still running: reconnect when it ends."""
+        self._watched: set[str] = set()
         self._started = False
 
     @property
@@ -285,7 +305,10 @@ class Hotplug:
         for device in self._manager.devices():
             if device.device_id in self._discovered or device.resolved.simulated:
                 continue
-            for path in transport_paths(device.resolved.config.transport):
+            transport = device.resolved.config.transport
+            if _same_usb_device(transport, event):
+                return device
+            for path in transport_paths(transport):
                 if path in names or (event.devname is not None and os.path.realpath(path) == event.devname):
                     return device
         return None
@@ -311,7 +334,36 @@ class Hotplug:
         if device.state in (DeviceState.READY, DeviceState.BUSY):
             return  # already talking to it (start-up enumeration of a device that connected first)
         _LOGGER.info("hot-plug: %s appeared at %s; connecting", device.device_id, event.devname)
-        self._manager.reconnect(device.device_id)
+        if device.in_session:
+            # A session is still ending (its driver has not seen the hang-up yet) or an attempt is under way:
+            # a wake-up now would be spent on it. Retry once it is over, unless it connects.
+            self._watch(device)
+            self._pending.add(device.device_id)
+        else:
+            self._manager.reconnect(device.device_id)
+
+    def _watch(self, device: ManagedDevice) -> None:
+        if device.device_id in self._watched:
+            return
+        self._watched.add(device.device_id)
+        loop = asyncio.get_running_loop()
+
+        def state_changed() -> None:
+            if device.device_id not in self._pending:
+                return
+            if device.state in (DeviceState.READY, DeviceState.BUSY):
+                self._pending.discard(device.device_id)
+            elif not device.in_session:
+                self._pending.discard(device.device_id)
+                # The supervisor is about to wait out its backoff: wake it once it waits.
+                loop.call_soon(self._reconnect_if_known, device.device_id)
+
+        device.add_state_listener(state_changed)
+
+    def _reconnect_if_known(self, device_id: str) -> None:
+        if self._started:
+            with contextlib.suppress(DeviceNotFound):
+                self._manager.reconnect(device_id)
 
     def _removed(self, event: UdevEvent) -> None:
         device = self._owner_by_node(event) or self._configured_owner(event)

@@ -83,12 +83,9 @@ class Installer:
     root: Path = Path("/")
     prefix: Path = DEFAULT_PREFIX
     run: Runner = run_command
+    live: bool = False
+    """Installing onto this running machine (reload and start), not into a staging root."""
     log: list[str] = field(default_factory=list)
-
-    @property
-    def live(self) -> bool:
-        """Installing onto this machine (reload and start) rather than into a staging root."""
-        return self.root.resolve() == Path("/")
 
     def _target(self, relative: Path) -> Path:
         return self.root / relative
@@ -145,7 +142,10 @@ class Installer:
         self._write(CONFIG_PATH, DEFAULT_CONFIG.format(prefix=self.prefix), mode=0o640)
         if self.live:
             # Readable by the service (group posd), not by everyone: tokens live here.
-            shutil.chown(path, "root", "posd")
+            try:
+                shutil.chown(path, "root", "posd")
+            except (LookupError, PermissionError) as err:
+                _LOGGER.warning("cannot give %s to group posd: %s", path, err)
 
     def uninstall(self, *, purge: bool = False) -> list[str]:
         if self.live:
@@ -211,13 +211,15 @@ def run_command_line(args: argparse.Namespace) -> int | None:
         print(f"posd: {problem}", file=sys.stderr)
         return 1
     if args.command == "uninstall":
-        steps = Installer(source=Path("."), root=args.root, prefix=args.prefix).uninstall(purge=args.purge)
+        live = args.root.resolve() == Path("/")
+        steps = Installer(Path("."), args.root, args.prefix, live=live).uninstall(purge=args.purge)
     else:
         source = args.source or default_source()
         if source is None or not (source / "systemd" / "posd.service").is_file():
             print("posd: --source must name a posd source checkout (with systemd/posd.service)", file=sys.stderr)
             return 2
-        steps = Installer(source=source, root=args.root, prefix=args.prefix).install(start=not args.no_start)
+        live = args.root.resolve() == Path("/")
+        steps = Installer(source, args.root, args.prefix, live=live).install(start=not args.no_start)
     for step in steps:
         print(step)
     return 0

@@ -113,6 +113,18 @@ class PrintService:
             self._watch(printer_id).notify()
         return job, created
 
+    async def preview(self, printer_id: str, kind: JobKind, payload: bytes) -> bytes:
+        """PNG of what the job would print; rendering and drawing run off the event loop."""
+        _, driver = self.printer(printer_id)
+
+        def draw() -> bytes:
+            data = driver.render_job(
+                kind, payload, copy=False, strict=self._config.strict_encoding, replacement=self._config.replacement
+            )
+            return driver.preview_png(data)
+
+        return await asyncio.to_thread(draw)
+
     async def get(self, job_id: str) -> JobRecord:
         job = await self.journal.get(job_id)
         if job is None:

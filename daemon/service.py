@@ -59,7 +59,7 @@ class Daemon:
         self.manager = DeviceManager(self.bus, self.statistics, self.config.supervisor)
         self.printing = PrintService(self.state_dir / "jobs.db", self.manager, self.bus, self.config.printing)
         self.audit = AuditLog(self.state_dir / AUDIT_DB)
-        self.drawers = DrawerService(self.audit, self.manager, self.bus, self.config.drawers)
+        self.drawers = DrawerService(self.audit, self.manager, self.config.drawers)
         self.hotplug: Hotplug | None = None
         self._hotplug_source = hotplug_source  # None: udev's netlink monitor
         self.started_monotonic = time.monotonic()
@@ -76,7 +76,6 @@ class Daemon:
         await self._db.open()
         await self.statistics.start()
         await self.audit.open()
-        self.drawers.start()  # before any device runs: no drawer alert goes unrecorded
         devices = list(self.loaded.devices)
         if self.simulate:
             self.simulators, simulated = await start_simulators(self.registry, self.state_dir / "sim")
@@ -89,6 +88,7 @@ class Daemon:
             check_peers(devices, self.loaded.source)
         for device in devices:
             self.manager.add(device)
+        self.drawers.start()  # before any device runs: no drawer alert goes unrecorded
         self.manager.start()
         self.hotplug = await start_hotplug(self.manager, self.registry, self.config.hotplug, self._hotplug_source)
         await self.printing.start()

@@ -5,8 +5,8 @@ A kick is never retried and never sent late. :meth:`SensedDrawer.open_drawer` gi
 and :class:`KickExpired` is raised, with nothing left queued anywhere that could fire it later.
 
 Sensing: subclasses call :meth:`SensedDrawer.sensed` with each reading. Every change becomes a
-``drawer.status`` event; an open that no kick of ours explains is marked ``commanded: false`` and raises a
-``drawer.alert`` (``opened_unexpectedly``); a drawer left open ``open_alert_s`` raises ``open_too_long``.
+``drawer.status`` event; an open that no kick of ours explains also raises a ``drawer.alert``
+(``opened_unexpectedly``), and a drawer left open ``open_alert_s`` raises one (``open_too_long``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,6 +28,10 @@ _LOGGER = logging.getLogger(__name__)
 
 ALERT_TOPIC = "drawer.alert"
 STATUS_TOPIC = "drawer.status"
+
+
+#: Told of every alert (``{"alert": …}``) besides the event: the daemon's audit log listens here.
+AlertListener = Callable[[dict[str, Any]], None]
 
 
 class KickExpired(DeviceTimeout):
@@ -73,8 +78,10 @@ class SensedDrawer(CashDrawer):
         self._opened_at: float | None = None
         self._changed = StateWatch()
         self._kick_lock = asyncio.Lock()
-        self._commanded_until = 0.0
         self._alert_timer: asyncio.TimerHandle | None = None
+        #: The next open before this time (loop clock) is our kick's; the first open seen uses it up.
+        self._expect_open_until = 0.0
+        self._alert_listeners: list[AlertListener] = []
 
     # -- state --------------------------------------------------------------------------------------
     @property
@@ -95,20 +102,28 @@ class SensedDrawer(CashDrawer):
             self._arm_alert()  # e.g. sensing resumed after a reconnect with the drawer still open
             return
         previous, self._opened = self._opened, opened
-        data: dict[str, Any] = {"opened": opened}
+        commanded = opened and asyncio.get_running_loop().time() <= self._expect_open_until
         if opened:
-            commanded = asyncio.get_running_loop().time() <= self._commanded_until
-            data["commanded"] = commanded
+            self._expect_open_until = 0.0  # one kick explains one open
+        if opened:
             self._opened_at = time.monotonic()
             self._arm_alert()
         else:
             self._opened_at = None
             self._disarm_alert()
-        self.ctx.publish(STATUS_TOPIC, data)
+        self.ctx.publish(STATUS_TOPIC, {"opened": opened})
         # Unknown → open (found open at start) is not an event anyone caused while we watched.
-        if opened and previous is False and not data["commanded"]:
-            self.ctx.publish(ALERT_TOPIC, {"alert": "opened_unexpectedly"})
+        if opened and previous is False and not commanded:
+            self._alert({"alert": "opened_unexpectedly"})
         self._changed.notify()
+
+    def add_alert_listener(self, listener: AlertListener) -> None:
+        self._alert_listeners.append(listener)
+
+    def _alert(self, data: dict[str, Any]) -> None:
+        self.ctx.publish(ALERT_TOPIC, data)
+        for listener in tuple(self._alert_listeners):
+            listener(data)
 
     def sensing_lost(self) -> None:
         """The device went away: readings stop, so no open-too-long alert can be trusted until they resume."""
@@ -130,7 +145,7 @@ class SensedDrawer(CashDrawer):
         self._alert_timer = None
         if self._opened and self._opened_at is not None:
             open_s = round(time.monotonic() - self._opened_at, 1)
-            self.ctx.publish(ALERT_TOPIC, {"alert": "open_too_long", "open_s": open_s})
+            self._alert({"alert": "open_too_long", "open_s": open_s})
 
     # -- the kick -----------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -139,6 +154,10 @@ class SensedDrawer(CashDrawer):
 
         Any other error means the kick may or may not have reached the device: it is reported, never retried.
         """
+
+    def _end_expectation(self, now: float) -> None:
+        # Unless the open was already seen (which used the expectation up), it stays ours for open_confirm_s.
+        self._expect_open_until = min(self._expect_open_until, now + self.options.open_confirm_s)
 
     async def open_drawer(self) -> bool | None:
         """Kick once. True: sensed open; False: kicked but the sensor never showed open; None: unsensed.
@@ -154,18 +173,18 @@ class SensedDrawer(CashDrawer):
             raise KickExpired(f"another kick of {self.ctx.device_id} held it past the expiry") from None
         try:
             # An open seen from now until the confirmation window closes is ours.
-            self._commanded_until = math.inf
+            self._expect_open_until = math.inf
             try:
                 await self._fire(deadline)
             except KickExpired:
-                self._commanded_until = 0.0
+                self._expect_open_until = 0.0  # nothing was sent: nothing of ours can open it
                 self.ctx.stats.increment("DrawerFailedOpenCount")
                 raise
             except BaseException:
-                self._commanded_until = loop.time() + self.options.open_confirm_s
+                self._end_expectation(loop.time())
                 self.ctx.stats.increment("DrawerFailedOpenCount")
                 raise
-            self._commanded_until = loop.time() + self.options.open_confirm_s
+            self._end_expectation(loop.time())
             if not self.options.sensed:
                 self.ctx.stats.increment("DrawerGoodOpenCount")
                 return None

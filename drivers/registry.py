@@ -8,11 +8,16 @@ a list of them. Nothing registers itself by being imported.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any, TypeVar
 
+from drivers.adam.driver import AdamMdwScale
+from drivers.adam.simulator import AdamMdwSimulator
 from drivers.base import Driver
+from drivers.cas.driver import CasDc1Scale, CasDc2Scale
+from drivers.cas.simulator import CasDc1Simulator, CasDc2Simulator
 from drivers.cd5220.driver import Cd5220Display
 from drivers.cd5220.simulator import Cd5220Simulator
 from drivers.epson_dmd.driver import EpsonDmdDisplay
@@ -21,23 +26,37 @@ from drivers.errors import ConfigError
 from drivers.escpos.drawer import EscposDrawer
 from drivers.escpos.driver import EscposPrinter
 from drivers.escpos.simulator import EscposDrawerSimulator, EscposSimulator
+from drivers.filizola.driver import FilizolaScale
+from drivers.filizola.simulator import FilizolaSimulator
 from drivers.hidpos.driver import HidPosScanner
 from drivers.hidpos.simulator import HidPosScannerSimulator
+from drivers.hidscale.driver import HidScale
+from drivers.hidscale.simulator import HidScaleSimulator
 from drivers.logic_controls.driver import LogicControlsDisplay
 from drivers.logic_controls.simulator import LogicControlsSimulator
+from drivers.mtsics.driver import MtSicsScale
+from drivers.mtsics.simulator import MtSicsSimulator
+from drivers.nci.driver import NciScale
+from drivers.nci.simulator import NciSimulator
+from drivers.scale_auto import AutoScale
 from drivers.serial_drawer.driver import SerialDrawer
 from drivers.serial_drawer.simulator import SerialDrawerSimulator
 from drivers.serial_scanner.driver import SerialScanner
 from drivers.serial_scanner.simulator import SerialScannerSimulator
 from drivers.simulator import Simulator
-from drivers.toledo.driver import Toledo8217Scale
-from drivers.toledo.simulator import Toledo8217Simulator
+from drivers.toledo.driver import Toledo8217Scale, ToledoContinuousScale, ToledoPrixScale
+from drivers.toledo.simulator import Toledo8217Simulator, ToledoContinuousSimulator, ToledoPrixSimulator
+from drivers.transports import SerialSettings
+from drivers.urano.driver import UranoScale
+from drivers.urano.simulator import UranoSimulator
 from drivers.wedge.driver import WedgeScanner
 from drivers.wedge.simulator import WedgeScannerSimulator
 
 _LOGGER = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "posd.drivers"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,6 +67,19 @@ class DriverSpec:
     simulator: type[Simulator] | None = None
     peer_transport: bool = False
     """True for devices reached through another device (a drawer on a printer's kick connector)."""
+
+    @property
+    def serial_defaults(self) -> Mapping[str, Any]:
+        """Serial line settings the device ships with (``serial_defaults`` of the driver class; scales)."""
+        defaults: Mapping[str, Any] = getattr(self.driver, "serial_defaults", {})
+        return defaults
+
+    def apply_serial_defaults(self, settings: T) -> T:
+        """``settings`` with the driver's line defaults for every serial key the configuration left out."""
+        if not isinstance(settings, SerialSettings) or not self.serial_defaults:
+            return settings
+        missing = {k: v for k, v in self.serial_defaults.items() if k not in settings.model_fields_set}
+        return settings.model_copy(update=missing) if missing else settings
 
 
 BUILTIN_DRIVERS: tuple[DriverSpec, ...] = (
@@ -68,6 +100,22 @@ BUILTIN_DRIVERS: tuple[DriverSpec, ...] = (
     ),
     DriverSpec("hidpos-scanner", HidPosScanner, "USB HID POS barcode scanner over hidraw", HidPosScannerSimulator),
     DriverSpec("toledo-8217", Toledo8217Scale, "Mettler Toledo 8213/8217 (SCP) scale", Toledo8217Simulator),
+    DriverSpec(
+        "toledo-continuous",
+        ToledoContinuousScale,
+        "Mettler Toledo standard continuous output (8142, Wildcat, IND terminals), streamed",
+        ToledoContinuousSimulator,
+    ),
+    DriverSpec("toledo-prix", ToledoPrixScale, "Toledo Prix scale (Brazil), protocols A, B and C", ToledoPrixSimulator),
+    DriverSpec("filizola", FilizolaScale, "Filizola scale (Brazil), ENQ / STX ddddd ETX", FilizolaSimulator),
+    DriverSpec("urano", UranoScale, "Urano scale (Brazil), ENQ / PESO: text", UranoSimulator),
+    DriverSpec("nci", NciScale, "NCI / ECR scale protocol (Weigh-Tronix, Mettler Toledo ECR)", NciSimulator),
+    DriverSpec("adam-mdw", AdamMdwScale, "Adam Equipment MDW scale in ECR mode", AdamMdwSimulator),
+    DriverSpec("mt-sics", MtSicsScale, "Mettler Toledo MT-SICS balance or weigh module", MtSicsSimulator),
+    DriverSpec("cas-dc1", CasDc1Scale, "CAS PD-II / ER scale, ENQ-DC1 format (ECR type 6)", CasDc1Simulator),
+    DriverSpec("cas-dc2", CasDc2Scale, "CAS PD-II / ER scale, ENQ-DC2 format (ECR types 0/1)", CasDc2Simulator),
+    DriverSpec("hid-scale", HidScale, "USB HID POS scale (usage page 0x8D) over hidraw", HidScaleSimulator),
+    DriverSpec("scale-auto", AutoScale, "Serial scale of any supported protocol, found by probing the line"),
     DriverSpec("cd5220", Cd5220Display, "CD5220-compatible 2x20 customer display", Cd5220Simulator),
     DriverSpec("epson-dmd", EpsonDmdDisplay, "Epson DM-D (ESC/POS) 2x20 customer display", EpsonDmdSimulator),
     DriverSpec(

@@ -131,8 +131,6 @@ class ScaleDriver(Scale, Generic[Item]):
 
     Options: ClassVar[type[BaseModel]] = ScaleOptions
     options: ScaleOptions
-    #: The unit to report when the options do not override it (protocols whose frames carry no unit).
-    unit_override: Unit | None = None
 
     def __init__(self, ctx: DeviceContext, options: BaseModel) -> None:
         super().__init__(ctx, options)
@@ -154,6 +152,11 @@ class ScaleDriver(Scale, Generic[Item]):
     @abc.abstractmethod
     async def session(self, transport: Transport) -> None:
         """Talk to the scale until it is lost."""
+
+    @property
+    def unit_override(self) -> Unit | None:
+        """A configured unit that replaces the one the frames give (none by default)."""
+        return None
 
     # -- shared behaviour --------------------------------------------------------------------------
     def status(self) -> dict[str, object]:
@@ -326,7 +329,7 @@ class ContinuousScale(ScaleDriver[Item]):
         acquisition = self.tracker.begin_acquisition()
         while True:
             try:
-                data = await transport.read(self.options.reply_timeout_s)
+                data = await self.read_chunk(transport, self.options.reply_timeout_s)
             except TransportTimeout:
                 data = b""
             got_reading = False
@@ -343,6 +346,10 @@ class ContinuousScale(ScaleDriver[Item]):
             elif self.silence_is_offline and now - last_reading > patience:
                 # Silence, or only garbage (wrong baud rate, wrong protocol): the scale is not talking to us.
                 raise TransportTimeout(f"no valid frame for {patience:.1f}s from a streaming scale")
+
+    async def read_chunk(self, transport: Transport, timeout: float) -> bytes:
+        """The next bytes to decode (HID scales read one report at a time)."""
+        return await transport.read(timeout)
 
     def handle_item(self, item: Item) -> ScaleReading | None:
         """A streamed item: its reading, or None (subclasses also route command replies here)."""

@@ -8,7 +8,7 @@ the one place where protocol flags become the API's ``Weight`` statuses, so ever
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Generic, Literal, Protocol, TypeVar
@@ -58,7 +58,7 @@ class ScaleDecoder(Protocol[R_co]):
     skipped: int
     """Noise bytes dropped outside any frame so far (counted, so feeding whole or in pieces gives the same items)."""
 
-    def feed(self, data: bytes) -> list[R_co | BadFrame]: ...
+    def feed(self, data: bytes) -> Sequence[R_co | BadFrame]: ...
 
 
 def weight_from_reading(reading: ScaleReading, last: Weight | None, unit: Unit | None = None) -> Weight:

@@ -163,12 +163,22 @@ class ScaleSimulator(Simulator):
         """The frame a streaming scale sends now (streaming simulators override)."""
         raise NotImplementedError
 
+    def begin_stream(self, interval: float) -> None:
+        """Start sending :meth:`frame` every ``interval`` seconds (no-op while already streaming)."""
+        if self._streamer is None:
+            self._streamer = asyncio.get_running_loop().create_task(
+                self._stream(interval), name=f"sim-stream-{self.device_id}"
+            )
+
+    def end_stream(self) -> None:
+        streamer, self._streamer = self._streamer, None
+        if streamer is not None:
+            streamer.cancel()
+
     async def start(self) -> None:
         await super().start()
-        if self.stream_interval_s is not None and self._streamer is None:
-            self._streamer = asyncio.get_running_loop().create_task(
-                self._stream(self.stream_interval_s), name=f"sim-stream-{self.device_id}"
-            )
+        if self.stream_interval_s is not None:
+            self.begin_stream(self.stream_interval_s)
 
     async def stop(self) -> None:
         streamer, self._streamer = self._streamer, None

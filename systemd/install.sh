@@ -32,7 +32,6 @@ install)
     as_root_tools
     venv="$DESTDIR$PREFIX/.venv"
     [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "$SRC"
     "$venv/bin/posd" install --source "$SRC" --prefix "$PREFIX" ${DESTDIR:+--root "$DESTDIR"} "$@"
     ;;

@@ -13,9 +13,9 @@ from drivers.known_devices import TABLE_PATH, KnownDeviceTable, builtin_table, s
 from drivers.models import DeviceKind
 from drivers.registry import DriverRegistry
 
-#: Drivers the table names that other issues are still building (scale families of issue 4). Remove a name
-#: from here when its driver lands; the test below then checks it is registered.
-PENDING_DRIVERS = {"hid-scale", "cas-pd2"}
+#: Drivers the table may name before they land (none now). Remove a name from here when its driver lands;
+#: the test below then checks it is registered.
+PENDING_DRIVERS: set[str] = set()
 
 REQUIRED = {
     DeviceKind.PRINTER: {"Epson", "Bematech", "Elgin", "Daruma", "Citizen", "Star", "Xprinter"},
@@ -61,7 +61,12 @@ def test_loader_reads_every_entry_and_matches_by_subsystem() -> None:
     # 04b8:0e15 is a USB printer: matched on the usb_device node, not on a tty with the same ids.
     epson = table.match("04B8", "0E15", "usb")
     assert epson is not None
-    assert (epson.vendor, epson.kind, epson.driver, epson.profile) == ("Epson", DeviceKind.PRINTER, "escpos", "TM-T20II")
+    assert (epson.vendor, epson.kind, epson.driver, epson.profile) == (
+        "Epson",
+        DeviceKind.PRINTER,
+        "escpos",
+        "TM-T20II",
+    )
     assert table.match("04b8", "0e15", "tty") is None
     newland_cdc = table.match("1eab", "1306", "tty")
     assert newland_cdc is not None
@@ -135,3 +140,11 @@ def test_stable_names_come_from_kind_vendor_product_serial() -> None:
     name = stable_name("printer", "epson", "0E15", "J5/MF 01:23" + "x" * 80, None)
     assert name.startswith("printer-epson-0e15-j5-mf-01-23")
     assert len(name) <= 64
+
+
+def test_every_printer_profile_is_one_posd_can_render_for() -> None:
+    from drivers.escpos.profile import get_profile
+
+    for device in builtin_table().by_kind(DeviceKind.PRINTER):
+        profile = get_profile(device.profile)
+        assert profile.width_dots in (384, 512, 576, 640), (device.title, profile)

@@ -8,6 +8,7 @@ the service).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import re
 import signal
@@ -114,11 +115,11 @@ async def test_blocked_event_loop_stops_the_watchdog_pings(notify_socket: Notify
     during = [at for at in pings if blocked_from + interval_s / 2 < at < blocked_until]
     assert during == [], f"{len(during)} pings while the loop was blocked"
     # So systemd saw a silence longer than WatchdogSec, and would have restarted the service …
-    gaps = [later - earlier for earlier, later in zip(pings, pings[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(pings)]
     assert max(gaps) > interval_s
     # … while before the block, the pings kept well inside it.
     before = [at for at in pings if at < blocked_from]
-    assert max(b - a for a, b in zip(before, before[1:], strict=False)) < interval_s
+    assert max(b - a for a, b in itertools.pairwise(before)) < interval_s
     await notifier.stopping()
     notifier.close()
 

@@ -14,6 +14,8 @@ class EpsonDmdSimulator(Simulator):
 
     def __init__(self, device_id: str, endpoint: PtyEndpoint) -> None:
         super().__init__(device_id, endpoint)
+        self.received = 0
+        """Bytes the display has received (so a test can show that nothing was sent)."""
         self.screen = DmdInterpreter()
 
     @classmethod
@@ -21,7 +23,9 @@ class EpsonDmdSimulator(Simulator):
         return cls(device_id, PtyEndpoint(env.sim_dir / device_id, serial={"baudrate": 9600}))
 
     def on_bytes(self, data: bytes) -> None:
+        self.received += len(data)
         self.screen.feed(data)
 
     def output(self) -> dict[str, Any]:
-        return {"lines": self.screen.lines, "encoding": self.screen.encoding, "mode": self.screen.mode}
+        screen = self.screen
+        return {"lines": screen.lines, "encoding": screen.encoding, "mode": screen.mode, "bytes": self.received}

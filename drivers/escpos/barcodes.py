@@ -100,36 +100,32 @@ def decode_code128_payload(payload: bytes) -> str:
     return "".join(out)
 
 
+_LIBRARY_NAMES = {"CODE128": "code128", "EAN13": "ean13", "EAN8": "ean8", "UPCA": "upca", "CODE39": "code39"}
+_LIBRARY_NAMES |= {"ITF": "itf", "CODABAR": "codabar"}
+
+
 def bars(symbology: str, payload: bytes) -> tuple[str, str] | None:
     """The bar pattern ('1' = one module of bar) of a GS k payload and its human-readable text; None if unknown."""
+    name = _LIBRARY_NAMES.get(symbology)
+    if name is None:
+        return None
     try:
-        text = payload.decode("ascii")
-        if symbology == "CODE128":
-            text = decode_code128_payload(payload)
-            return _pattern("code128", text), text
-        if symbology in ("EAN13", "EAN8", "UPCA"):
-            body = _GS1_DIGITS[symbology]
-            digits = text[:body]
-            full = digits + str(gs1_check_digit(digits))
-            return _pattern(symbology.lower(), digits), full
-        if symbology == "CODE39":
-            return _pattern("code39", text.strip("*")), text.strip("*")
-        if symbology == "ITF":
-            return _pattern("itf", text), text
-        if symbology == "CODABAR":
-            return _pattern("codabar", text), text
+        text = decode_code128_payload(payload) if symbology == "CODE128" else payload.decode("ascii")
+        if symbology in _GS1_DIGITS:  # the printer computes the check digit from the first digits
+            text = text[: _GS1_DIGITS[symbology]]
+            return _pattern(name, text), text + str(gs1_check_digit(text))
+        text = text.strip("*") if symbology == "CODE39" else text
+        return _pattern(name, text), text
     except (UnicodeDecodeError, ValueError, KeyError, barcode.errors.BarcodeError):
         return None
-    return None
 
 
 @functools.lru_cache(maxsize=256)
 def _pattern(name: str, text: str) -> str:
-    options = {"add_checksum": False} if name == "code39" else {}
+    # CODE39 without the optional check character (printers add none); ITF wide bars three modules wide.
+    options: dict[str, object] = {"code39": {"add_checksum": False}, "itf": {"narrow": 1, "wide": 3}}.get(name, {})
     symbol = barcode.get_barcode_class(name)(text, **options)
     pattern: str = "".join(symbol.build())
-    if name == "itf":
-        pattern = pattern[::2]  # python-barcode draws ITF with two characters per narrow module
     return pattern
 
 
@@ -159,7 +155,9 @@ def qr_version(length: int, ecc: EccLevel) -> int:
     for version in range(1, 41):
         if qr_capacity(ecc, version) >= length:
             return version
-    raise SymbolError(f"{length} bytes do not fit in a QR code at error correction {ecc} (at most {qr_capacity(ecc, 40)})")
+    raise SymbolError(
+        f"{length} bytes do not fit in a QR code at error correction {ecc} (at most {qr_capacity(ecc, 40)})"
+    )
 
 
 def qr_matrix(data: bytes, ecc: EccLevel, border: int = 4) -> list[list[bool]]:

@@ -52,7 +52,9 @@ class BarcodeBlock(_Block):
 class QrBlock(_Block):
     type: Literal["qr"]
     data: str = Field(min_length=1, max_length=2000)
-    size: int = Field(6, ge=1, le=16, description="Module size in dots (made smaller if the code would not fit the paper).")
+    size: int = Field(
+        6, ge=1, le=16, description="Module size in dots (made smaller if the code would not fit the paper)."
+    )
     ecc: Literal["L", "M", "Q", "H"] = "M"
     align: Align = "center"
 

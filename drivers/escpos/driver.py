@@ -1,4 +1,4 @@
-"""ESC/POS receipt printer driver: status by DLE EOT polling, job bytes, the drawer-kick connector."""
+"""ESC/POS receipt printer driver: status by DLE EOT polling or Automatic Status Back, job bytes, drawer kicks."""
 
 from __future__ import annotations
 
@@ -20,23 +20,25 @@ from drivers.escpos.codec import (
     STATUS_OFFLINE_CAUSE,
     STATUS_PAPER,
     STATUS_PRINTER,
+    AutoStatus,
     RealtimeReply,
     StatusDecoder,
+    asb_enable,
     decode_status,
     drawer_kick,
     realtime_drawer_pulse,
     status_request,
 )
 from drivers.escpos.document import Document
+from drivers.escpos.paper import preview_png
 from drivers.escpos.profile import DEFAULT_PROFILE_NAME, PrinterProfile, ProfileOverrides, get_profile
+from drivers.escpos.render import render_document, render_image, render_raw
 from drivers.models import DeviceState, HealthResult, PrinterStatus
 from drivers.transports import Transport
 
 _LOGGER = logging.getLogger(__name__)
 
 IDLE_READ_TIMEOUT = 60.0
-#: Printed before a reprint whose first print may or may not have happened (ESC @, bold, centered).
-COPY_BANNER = b"\x1b@\x1ba\x01\x1bE\x01*** COPY ***\x1bE\x00\n\x1ba\x00"
 
 
 class EscposOptions(BaseModel):
@@ -45,6 +47,14 @@ class EscposOptions(BaseModel):
     status_poll_s: float = Field(0.2, gt=0, description="How often DLE EOT status is polled.")
     reply_timeout_s: float = Field(0.5, gt=0, description="Time the printer has to answer a status request.")
     missed_replies_offline: int = Field(3, ge=1, description="Unanswered status polls in a row that mean offline.")
+    status: Literal["poll", "asb"] = Field(
+        "poll",
+        description="How status changes are learnt: poll (DLE EOT every status_poll_s) or asb (Automatic Status "
+        "Back: the printer reports every change itself; DLE EOT every liveness_poll_s checks it still answers).",
+    )
+    liveness_poll_s: float = Field(
+        1.0, gt=0, description="With status = asb: how often DLE EOT checks that the printer still answers."
+    )
     write_bytes_per_s: int = Field(
         11520, gt=0, description="Slowest expected line speed; sets write timeouts (115200 baud by default)."
     )
@@ -54,7 +64,10 @@ class EscposOptions(BaseModel):
         "POS-5890) or posd-simulated-80mm: paper width, columns, code pages, double-byte mode, cutter, QR.",
     )
     profile_overrides: ProfileOverrides | None = Field(
-        None, description="Corrections to the profile for this unit (width_dots, columns_a, code_pages, …)."
+        None,
+        description="Corrections to the profile for this unit, a table of any of: width_dots, columns_a, columns_b, "
+        "dpi, code_pages (Python codec = ESC t number, replacing the list), double_byte (gb18030, gbk, gb2312 or "
+        "none), double_byte_default, full_cut, partial_cut, native_qr, native_barcodes, max_image_height_dots.",
     )
 
     @field_validator("profile")
@@ -84,6 +97,8 @@ class EscposPrinter(ReceiptPrinter):
         self._status: PrinterStatus | None = None
         self._drawer_high: bool | None = None
         self._drawer_listeners: list[DrawerListener] = []
+        self._asb_messages = 0
+        self.profile: PrinterProfile = self.options.printer_profile()
 
     # -- status ------------------------------------------------------------------------------------
     @property
@@ -123,7 +138,10 @@ class EscposPrinter(ReceiptPrinter):
             except TransportTimeout:
                 continue
             for item in decoder.feed(data):
-                if isinstance(item, RealtimeReply) and self._replies:
+                if isinstance(item, AutoStatus):
+                    self._asb_messages += 1
+                    self._apply_status(item.status, item.drawer_pin3_high)
+                elif isinstance(item, RealtimeReply) and self._replies:
                     # Real-time requests are answered in the order they were sent.
                     waiting = self._replies.popleft()
                     if not waiting.done():
@@ -148,10 +166,16 @@ class EscposPrinter(ReceiptPrinter):
 
     async def _poll_loop(self, transport: Transport) -> None:
         missed = 0
+        asb = self.options.status == "asb"
+        interval = self.options.liveness_poll_s if asb else self.options.status_poll_s
+        asb_before_session = self._asb_messages
         while True:
             try:
                 async with self._io_lock:
                     await self._fresh_status(transport)
+                    if asb and self._asb_messages == asb_before_session:
+                        # (Again) until the printer answers with its first ASB message.
+                        await transport.write(asb_enable(), timeout=self.options.reply_timeout_s)
             except TransportTimeout:
                 missed += 1
                 if missed >= self.options.missed_replies_offline:
@@ -160,7 +184,7 @@ class EscposPrinter(ReceiptPrinter):
             missed = 0
             self._poll_now.clear()
             try:
-                async with asyncio.timeout(self.options.status_poll_s):
+                async with asyncio.timeout(interval):
                     await self._poll_now.wait()
             except TimeoutError:
                 pass
@@ -196,15 +220,15 @@ class EscposPrinter(ReceiptPrinter):
 
     def render_job(self, kind: str, payload: bytes, *, copy: bool, strict: bool, replacement: str) -> bytes:
         if kind == "raw":
-            # Raw bytes go out as they are; a reprint gets a plain banner first (ESC @ resets the printer).
-            return COPY_BANNER + payload if copy else payload
-        from drivers.escpos import render  # LEAD-TODO: top-level import once render.py has landed
-
+            return render_raw(payload, copy=copy, profile=self.profile)
         if kind == "image":
-            data = render.render_image(payload, self.profile)
-            return COPY_BANNER + data if copy else data
+            return render_image(payload, self.profile, copy=copy)
         document = Document.model_validate_json(payload)
-        return render.render_document(document, self.profile, copy=copy, strict=strict, replacement=replacement)
+        return render_document(document, self.profile, copy=copy, strict=strict, replacement=replacement)
+
+    def preview_png(self, data: bytes) -> bytes:
+        # The same interpreter as the simulated printer, so the preview is what the paper shows.
+        return preview_png(data, self.profile)
 
     def _connected(self) -> Transport:
         if self._transport is None:
@@ -213,6 +237,7 @@ class EscposPrinter(ReceiptPrinter):
 
     async def _fresh_status(self, transport: Transport) -> PrinterStatus:
         """Read the status now (caller holds the I/O lock)."""
+        asb_messages = self._asb_messages
         printer, paper = await self._request_status(transport, STATUS_PRINTER, STATUS_PAPER)
         # The offline cause (cover, paper-end stop) only matters when the printer says it is offline.
         cause = (
@@ -221,6 +246,8 @@ class EscposPrinter(ReceiptPrinter):
             else REALTIME_REPLY_VALUE
         )
         status = decode_status(printer, cause, paper)
+        if self._asb_messages != asb_messages and self._status is not None:
+            return self._status  # an ASB message came in meanwhile: newer than these replies
         self._apply_status(status, bool(printer & P1_DRAWER_PIN3))
         return status
 
@@ -233,6 +260,8 @@ class EscposPrinter(ReceiptPrinter):
                 if reason is not None:
                     raise PrinterNotReady(reason)
             self.ctx.set_state(DeviceState.BUSY)
+            if self.options.status == "asb":
+                data += asb_enable()  # the job's ESC @ switches ASB off on some printers (Bixolon)
             try:
                 await transport.write(data, timeout=timeout)
             finally:

@@ -16,7 +16,9 @@ accepts characters the printer would print differently (CP864's ``%``) can never
 
 from __future__ import annotations
 
+import codecs
 import functools
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -112,12 +114,18 @@ class TextEncoder:
         self.double_byte = profile.double_byte
         # Character → its column width (1 single-byte, 2 double-byte) or 0 if the printer has no glyph for it.
         self._kind: dict[str, int] = {}
+        # C-speed paths: a charmap encoder per page (holding only what that page prints, at the byte chosen),
+        # and a pattern finding the characters that are in no page.
+        self._charmaps = {page: codecs.charmap_build(_decoding_string(self.tables[page])) for page in self.pages}
+        single = "".join(sorted(set().union(*self.tables.values())))
+        self._single = frozenset(single)
+        self._not_single = re.compile(f"[^{re.escape(single)}]" if single else "[\\s\\S]")
 
     # -- what can be printed -------------------------------------------------------------------------
     def kind(self, char: str) -> int:
         kind = self._kind.get(char)
         if kind is None:
-            if any(char in self.tables[page] for page in self.pages):
+            if char in self._single:
                 kind = _SINGLE
             elif self.double_byte is not None and double_byte_encoding(self.double_byte, char) is not None:
                 kind = _DOUBLE
@@ -129,28 +137,32 @@ class TextEncoder:
     def _ascii_printable(self, text: str) -> bool:
         return text.isascii() and text.isprintable() and bool(self.ascii_pages)
 
-    def prepare(self, text: str, *, replacement: str = "?", strict: bool = False) -> str:
-        """The text as the printer will print it: NFC, every character printable, the rest replaced.
+    def printable(self, text: str) -> bool:
+        return all(self.kind(char) == _DOUBLE for char in set(self._not_single.findall(text)))
 
-        A character with no glyph whose canonical decomposition is printable (rare: a precomposed letter
-        missing from every page while its parts are there) is printed decomposed.
+    def prepare(self, text: str, *, replacement: str = "?", strict: bool = False) -> str:
+        """The text as the printer will print it: every character printable, the rest replaced.
+
+        Each base character with its combining marks goes out composed (NFC) if the printer has the composed
+        character, else as given, else decomposed (NFD) — whichever is printable, so the paper shows a
+        canonically equivalent text. Only what has no printable form becomes ``replacement``.
         """
-        if self._ascii_printable(text):
+        if self._ascii_printable(text) or (self.printable(text) and unicodedata.is_normalized("NFC", text)):
             return text
-        if not unicodedata.is_normalized("NFC", text):
-            text = unicodedata.normalize("NFC", text)
         out: list[str] = []
-        for index, char in enumerate(text):
-            if self.kind(char):
-                out.append(char)
-                continue
-            decomposed = unicodedata.normalize("NFD", char)
-            if decomposed != char and all(self.kind(part) for part in decomposed):
-                out.append(decomposed)
-            elif strict:
-                raise UnencodableText(char, index, self.profile.name)
+        for start, cluster in _clusters(text):
+            for form in (unicodedata.normalize("NFC", cluster), cluster, unicodedata.normalize("NFD", cluster)):
+                if self.printable(form):
+                    out.append(form)
+                    break
             else:
-                out.append(replacement)
+                for offset, char in enumerate(cluster):
+                    if self.kind(char):
+                        out.append(char)
+                    elif strict:
+                        raise UnencodableText(char, start + offset, self.profile.name)
+                    else:
+                        out.append(replacement)
         return "".join(out)
 
     def check_replacement(self, replacement: str) -> None:
@@ -159,12 +171,12 @@ class TextEncoder:
 
     def width(self, text: str) -> int:
         """Columns ``text`` (already :meth:`prepare`-d) takes in font A at normal size."""
-        if text.isascii():
+        if text.isascii() or self.double_byte is None:
             return len(text)
-        return sum(self.kind(char) or 1 for char in text)
+        return len(text) + len(self._not_single.findall(text))  # double-byte characters take two columns
 
     def char_width(self, char: str) -> int:
-        return 1 if char.isascii() else (self.kind(char) or 1)
+        return 1 if char.isascii() or char in self._single else (self.kind(char) or 1)
 
     # -- bytes ---------------------------------------------------------------------------------------
     def start(self) -> tuple[bytes, EncoderState]:
@@ -185,11 +197,9 @@ class TextEncoder:
         out = bytearray()
         index = 0
         while index < len(text):
-            data = self._in_state(text[index], state)
-            if data is not None:
-                out += data
-                index += 1
-                continue
+            index += self._encode_run(text, index, state, out)
+            if index >= len(text):
+                break
             target = self._best_state(text, index, state)
             if target is None:
                 raise UnencodableText(text[index], index, self.profile.name)
@@ -199,6 +209,42 @@ class TextEncoder:
                 out += ESC_T + bytes([self.numbers[target.code_page]])
             state = target
         return bytes(out), state
+
+    def _encode_run(self, text: str, index: int, state: EncoderState, out: bytearray) -> int:
+        """Append the bytes of the longest run from ``index`` that ``state`` can print; return its length."""
+        if not state.double_byte and state.code_page is not None:
+            charmap = self._charmaps[state.code_page]
+            rest = text[index:]
+            try:
+                out += codecs.charmap_encode(rest, "strict", charmap)[0]
+            except UnicodeEncodeError as err:
+                out += codecs.charmap_encode(rest[: err.start], "strict", charmap)[0]
+                return err.start
+            return len(rest)
+        end = index
+        while end < len(text):
+            data = self._in_state(text[end], state)
+            if data is None:
+                break
+            out += data
+            end += 1
+        return end - index
+
+    def _reach(self, text: str, index: int, state: EncoderState) -> int:
+        """How many characters from ``index`` (up to LOOKAHEAD) ``state`` can print."""
+        ahead = text[index : index + LOOKAHEAD]
+        if not state.double_byte and state.code_page is not None:
+            try:
+                codecs.charmap_encode(ahead, "strict", self._charmaps[state.code_page])
+            except UnicodeEncodeError as err:
+                return err.start
+            return len(ahead)
+        reach = 0
+        for char in ahead:
+            if self._in_state(char, state) is None:
+                break
+            reach += 1
+        return reach
 
     def _in_state(self, char: str, state: EncoderState) -> bytes | None:
         if state.code_page is not None:
@@ -221,18 +267,32 @@ class TextEncoder:
         best: EncoderState | None = None
         best_reach = 0
         for candidate in candidates:
-            reach = 0
-            for ahead in text[index : index + LOOKAHEAD]:
-                if self._in_state(ahead, candidate) is None:
-                    break
-                reach += 1
+            reach = self._reach(text, index, candidate)
             if reach > best_reach:
                 best, best_reach = candidate, reach
         return best
+
+
+def _decoding_string(table: dict[str, int]) -> str:
+    """The 256-character decoding string of a page restricted to ``table`` (U+FFFE: no character)."""
+    chars = ["\ufffe"] * 256
+    for char, byte in table.items():
+        chars[byte] = char
+    return "".join(chars)
+
+
+def _clusters(text: str) -> list[tuple[int, str]]:
+    """Each base character with the combining marks that follow it, and where it starts."""
+    clusters: list[tuple[int, str]] = []
+    start = 0
+    for index in range(1, len(text) + 1):
+        if index == len(text) or not unicodedata.combining(text[index]):
+            clusters.append((start, text[start:index]))
+            start = index
+    return clusters
 
 
 @functools.lru_cache(maxsize=32)
 def encoder_for(profile: PrinterProfile) -> TextEncoder:
     """The (cached) encoder of a profile: its tables are built once, not per receipt."""
     return TextEncoder(profile)
-

@@ -105,7 +105,14 @@ class DrawerPulse:
     on_ms: int
 
 
-Action = StatusRequest | DrawerPulse
+@dataclass(frozen=True, slots=True)
+class AutoStatusSet:
+    """GS a n: Automatic Status Back for these items from now on (0: off); the printer reports at once."""
+
+    items: int
+
+
+Action = StatusRequest | DrawerPulse | AutoStatusSet
 
 
 # -- the paper -----------------------------------------------------------------------------------------
@@ -211,6 +218,8 @@ class EscposInterpreter:
     qr_ecc: Literal["L", "M", "Q", "H"] = "L"
     qr_data: bytes = b""
     graphics: PrintedImage | None = None
+    asb_items: int = 0
+    """The GS a setting; ESC @ switches Automatic Status Back off again (as Bixolon documents)."""
     _line: list[str] = field(default_factory=list)
     _spans: list[Span] = field(default_factory=list)
     _pending: bytearray = field(default_factory=bytearray)
@@ -285,6 +294,7 @@ class EscposInterpreter:
         self.line_spacing = DEFAULT_LINE_SPACING
         self.international = 0
         self.barcode_height, self.barcode_module, self.barcode_hri = 162, 3, 0
+        self.asb_items = 0
 
     def _decode_run(self, run: bytes) -> str:
         text: str = codecs.charmap_decode(run, "replace", self._decode_table)[0]
@@ -321,7 +331,7 @@ class EscposInterpreter:
             return match.end() - pos
         return self._double_byte_char(buf, pos)
 
-    def _double_byte_char(self, buf: bytearray, pos: int) -> int:
+    def _double_byte_char(self, buf: bytearray, pos: int) -> int:  # noqa: PLR0911 - one return per byte pattern
         """One GB18030 character: 2 bytes (lead 81–FE, trail 40–7E/80–FE) or 4 (81–FE 30–39 81–FE 30–39)."""
         available = len(buf) - pos
         first = buf[pos]
@@ -421,6 +431,9 @@ class EscposInterpreter:
                 self.barcode_module = arg if 1 <= arg <= 6 else self.barcode_module
             elif fn == ord("H"):
                 self.barcode_hri = arg & 0x03
+            elif fn == ord("a"):
+                self.asb_items = arg & 0x0F
+                actions.append(AutoStatusSet(self.asb_items))
         elif prefix == 0x1C:
             if fn == ord("&"):
                 self.double_byte = True

@@ -121,9 +121,7 @@ def _styled_cell(char: str, style: TextStyle, double_byte: bool) -> Image.Image:
 
 def _cells(span: Span) -> Iterable[Image.Image]:
     for char in span.text:
-        if char == "\t":
-            char = " "
-        yield _styled_cell(char, span.style, span.double_byte)
+        yield _styled_cell(" " if char == "\t" else char, span.style, span.double_byte)
 
 
 def _x(align: int, item_width: int, width_dots: int) -> int:
@@ -158,7 +156,9 @@ def _image(item: PrintedImage, width_dots: int) -> Image.Image:
 
 def _placed(picture: Image.Image, align: int, width_dots: int) -> Image.Image:
     strip = Image.new("L", (width_dots, picture.height), PAPER)
-    strip.paste(picture.crop((0, 0, min(picture.width, width_dots), picture.height)), (_x(align, picture.width, width_dots), 0))
+    strip.paste(
+        picture.crop((0, 0, min(picture.width, width_dots), picture.height)), (_x(align, picture.width, width_dots), 0)
+    )
     return strip
 
 
@@ -243,9 +243,13 @@ def render_paper(items: Iterable[PaperItem], width_dots: int, max_height: int = 
     return paper
 
 
+_THRESHOLD = [INK] * 128 + [PAPER] * 128
+
+
 def _png(image: Image.Image) -> bytes:
+    """A 1-bit PNG: a thermal printer's dots are black or not (and the file is a fraction of the size)."""
     out = io.BytesIO()
-    image.save(out, "PNG", compress_level=6)
+    image.point(_THRESHOLD, "1").save(out, "PNG", compress_level=6)
     return out.getvalue()
 
 

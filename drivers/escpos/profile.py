@@ -36,6 +36,7 @@ DEFAULT_PROFILE_NAME = "TM-T20II"
 PREFERRED_CODE_PAGES = ("cp858", "cp1252", "cp850", "cp860", "cp437")
 
 MIN_PAPER_DOTS = 256
+MIN_COLUMNS = 16  # no receipt printer has fewer characters per line
 #: Tallest raster image accepted, in dots (about 2 m of paper at 203 dpi): beyond this a print is a mistake.
 MAX_IMAGE_HEIGHT_DOTS = 16000
 
@@ -205,6 +206,14 @@ def _code_pages(data: Mapping[str, Any]) -> tuple[dict[str, int], dict[int, str]
     return by_codec, by_number
 
 
+def _columns(value: object, width: int, cell_dots: int) -> int:
+    if not isinstance(value, int) or value <= 0:
+        return width // cell_dots
+    if value < MIN_COLUMNS:  # some entries give the cell width in dots instead (NT-80-V-UL: 12 and 9)
+        return width // value
+    return value
+
+
 @functools.cache
 def _base_profile(name: str) -> PrinterProfile:
     facts = _LOCAL_FACTS.get(name, _LocalFacts())
@@ -220,8 +229,8 @@ def _base_profile(name: str) -> PrinterProfile:
     if width is None:
         raise KeyError(f"printer profile {name!r} has no paper width in the database; give width_dots")
     fonts = data.get("fonts", {})
-    columns_a = int(fonts.get("0", {}).get("columns", width // 12))
-    columns_b = int(fonts.get("1", {}).get("columns", columns_a))
+    columns_a = _columns(fonts.get("0", {}).get("columns"), width, 12)
+    columns_b = _columns(fonts.get("1", {}).get("columns"), width, 9)
     features = data.get("features", {})
     by_codec, by_number = _code_pages(data)
     dpi = data.get("media", {}).get("dpi")

@@ -29,7 +29,6 @@ from drivers.errors import PosdError
 from drivers.escpos import barcodes
 from drivers.escpos.barcodes import SymbolError
 from drivers.escpos.document import (
-    Align,
     BarcodeBlock,
     Block,
     CutBlock,
@@ -41,7 +40,7 @@ from drivers.escpos.document import (
     RuleBlock,
     TextBlock,
 )
-from drivers.escpos.encoding import EncoderState, TextEncoder, UnencodableText, encoder_for
+from drivers.escpos.encoding import TextEncoder, UnencodableText, encoder_for
 from drivers.escpos.profile import PrinterProfile
 
 RenderErrorCode = Literal["invalid_document", "image_too_large", "unencodable_text", "not_supported"]
@@ -201,8 +200,8 @@ def wrap(text: str, columns: int, encoder: TextEncoder) -> list[str]:
         return [text]
     lines: list[str] = []
     line, used = "", 0
-    for token in _tokens(text, encoder):
-        width = encoder.width(token)
+    for word in _tokens(text, encoder):
+        token, width = word, encoder.width(word)
         if token[0] == " ":
             if used + width <= columns:
                 line, used = line + token, used + width
@@ -301,7 +300,7 @@ class _Renderer:
         self.set_style()
         self.out += b"\n"
 
-    def block(self, block: Block) -> None:  # noqa: PLR0912 - one branch per block type
+    def block(self, block: Block) -> None:
         if isinstance(block, TextBlock):
             self.text(block)
         elif isinstance(block, RowBlock):
@@ -412,7 +411,7 @@ class _Renderer:
 
     def cut(self, partial: bool) -> None:
         profile = self.profile
-        if partial and profile.partial_cut or not profile.full_cut and profile.partial_cut:
+        if profile.partial_cut and (partial or not profile.full_cut):
             self.out += b"\x1dVB\x00"  # feed to the cutter, partial cut
         elif profile.full_cut:
             self.out += b"\x1dVA\x00"  # feed to the cutter, full cut

@@ -6,11 +6,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from drivers.escpos.codec import encode_status_byte
-from drivers.escpos.interpreter import DrawerPulse, EscposInterpreter, StatusRequest
+from drivers.escpos.codec import (
+    A1_COVER_OPEN,
+    A1_DRAWER_PIN3,
+    A1_OFFLINE,
+    ASB_DRAWER,
+    ASB_ERRORS,
+    ASB_ONLINE,
+    ASB_PAPER,
+    encode_asb,
+    encode_status_byte,
+)
+from drivers.escpos.interpreter import AutoStatusSet, DrawerPulse, EscposInterpreter, StatusRequest
 from drivers.escpos.profile import SIMULATED_PROFILE_NAME, PrinterProfile, get_profile
 from drivers.models import DeviceKind, PrinterStatus
-from drivers.simulator import SimEnvironment, Simulator, TcpEndpoint
+from drivers.simulator import Endpoint, SimEnvironment, Simulator, TcpEndpoint
 from drivers.transports import PeerSettings
 
 
@@ -34,7 +44,7 @@ class EscposSimulator(Simulator):
     kind = DeviceKind.PRINTER
     Control = FaultControl | ResetOutputControl
 
-    def __init__(self, device_id: str, endpoint: TcpEndpoint, profile: PrinterProfile | None = None) -> None:
+    def __init__(self, device_id: str, endpoint: Endpoint, profile: PrinterProfile | None = None) -> None:
         super().__init__(device_id, endpoint)
         # The model it behaves as: its ESC t numbering, double-byte mode and paper width.
         self.profile = profile or get_profile(SIMULATED_PROFILE_NAME)
@@ -49,6 +59,7 @@ class EscposSimulator(Simulator):
         self.drawer_pin = 2
         self.kicks = 0
         self._paper_end_at_cut: int | None = None
+        self._asb_last: bytes | None = None  # the last Automatic Status Back message sent
 
     @classmethod
     def create(cls, device_id: str, env: SimEnvironment) -> EscposSimulator:
@@ -69,7 +80,29 @@ class EscposSimulator(Simulator):
                 self.kicks += 1
                 if self.drawer_connected and action.pin == self.drawer_pin:
                     self.drawer_open = True
+            elif isinstance(action, AutoStatusSet) and action.items:
+                self._send_asb()  # a printer reports once when ASB is enabled
         self._check_roll()
+        self.report_status_change()
+
+    def _send_asb(self) -> None:
+        self._asb_last = encode_asb(self.status, self.drawer_connected and self.drawer_open)
+        self.send(self._asb_last)
+
+    def report_status_change(self) -> None:
+        """Automatic Status Back: send the status when an item enabled by GS a has changed since the last message."""
+        items, last = self.paper_out.asb_items, self._asb_last
+        if not items or last is None:
+            return
+        now = encode_asb(self.status, self.drawer_connected and self.drawer_open)
+        watched = (
+            (ASB_DRAWER, 0, A1_DRAWER_PIN3),
+            (ASB_ONLINE, 0, A1_OFFLINE | A1_COVER_OPEN),
+            (ASB_ERRORS, 1, 0xFF),
+            (ASB_PAPER, 2, 0xFF),
+        )
+        if any(items & item and (now[index] ^ last[index]) & bits for item, index, bits in watched):
+            self._send_asb()
 
     def _check_roll(self) -> None:
         if self._paper_end_at_cut is not None and self.paper_out.cuts >= self._paper_end_at_cut:
@@ -85,8 +118,11 @@ class EscposSimulator(Simulator):
                 self.online = control.online
             if control.paper_end_after_cuts is not None:
                 self._paper_end_at_cut = self.paper_out.cuts + control.paper_end_after_cuts
+            self.report_status_change()
             return self.status.model_dump()
+        asb_items = self.paper_out.asb_items  # clearing the printout does not reset the printer
         self.paper_out = EscposInterpreter.for_profile(self.profile)
+        self.paper_out.asb_items = asb_items
         self.received.clear()
         return self.output()
 
@@ -147,6 +183,7 @@ class EscposDrawerSimulator(Simulator):
     async def apply(self, control: BaseModel) -> dict[str, Any]:
         assert isinstance(control, DrawerSetControl)
         self.printer.drawer_open = control.opened
+        self.printer.report_status_change()
         return self.output()
 
     def output(self) -> dict[str, Any]:

@@ -14,6 +14,8 @@ class LogicControlsSimulator(Simulator):
 
     def __init__(self, device_id: str, endpoint: PtyEndpoint) -> None:
         super().__init__(device_id, endpoint)
+        self.received = 0
+        """Bytes the display has received (so a test can show that nothing was sent)."""
         self.screen = LogicControlsInterpreter()
 
     @classmethod
@@ -21,6 +23,7 @@ class LogicControlsSimulator(Simulator):
         return cls(device_id, PtyEndpoint(env.sim_dir / device_id, serial={"baudrate": 9600}))
 
     def on_bytes(self, data: bytes) -> None:
+        self.received += len(data)
         self.screen.feed(data)
 
     def output(self) -> dict[str, Any]:
@@ -28,4 +31,5 @@ class LogicControlsSimulator(Simulator):
             "lines": self.screen.lines,
             "mode": "vertical_scroll" if self.screen.vertical_scroll else "normal",
             "brightness": self.screen.brightness,
+            "bytes": self.received,
         }

@@ -40,7 +40,8 @@ class SicsReply:
     command: str
     """The reply's identifier: the command it answers (``S`` for S, SI and SIR), or ES/ET/EL."""
     status: str
-    """``S`` stable, ``D`` dynamic, ``A`` done, ``I`` busy, ``L`` refused, ``+``/``-`` out of range; ``""`` for errors."""
+    """``S`` stable, ``D`` dynamic, ``A`` done, ``I`` busy, ``L`` refused, ``+``/``-`` out of range, ``""`` for
+    errors."""
     value: Decimal | None = None
     unit: Unit | None = None
 
@@ -56,18 +57,22 @@ def parse_line(line: bytes) -> SicsReply | BadFrame:
         return BadFrame("not an MT-SICS reply", line)
     command, status = tokens[0], tokens[1]
     if command in _WEIGHT_COMMANDS and status in ("S", "D"):
-        if len(tokens) != 4:
-            return BadFrame("weight reply without value and unit", line)
-        value = decimal_from_text(tokens[2].encode())
-        unit = _UNITS.get(tokens[3])
-        if value is None:
-            return BadFrame("bad weight value", line)
-        if unit is None:
-            return BadFrame(f"unit {tokens[3]!r} is not g, kg, lb or oz", line)
-        return SicsReply(command, status, value, unit)
+        return _weight_reply(command, status, tokens[2:], line)
     if status not in ("A", "I", "L", "+", "-", "S", "D"):
         return BadFrame(f"unknown status {status!r}", line)
     return SicsReply(command, status)
+
+
+def _weight_reply(command: str, status: str, fields: list[str], line: bytes) -> SicsReply | BadFrame:
+    if len(fields) != 2:
+        return BadFrame("weight reply without value and unit", line)
+    value = decimal_from_text(fields[0].encode())
+    unit = _UNITS.get(fields[1])
+    if value is None:
+        return BadFrame("bad weight value", line)
+    if unit is None:
+        return BadFrame(f"unit {fields[1]!r} is not g, kg, lb or oz", line)
+    return SicsReply(command, status, value, unit)
 
 
 class SicsDecoder:

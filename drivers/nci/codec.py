@@ -77,9 +77,7 @@ class NciStatus:
     @property
     def error(self) -> bool:
         third = self.bytes_[2] if len(self.bytes_) > 2 else 0
-        return bool(
-            self.bytes_[0] & RAM_OR_EEPROM or self.bytes_[1] & ROM_OR_CALIBRATION or third & INITIAL_ZERO_ERROR
-        )
+        return bool(self.bytes_[0] & RAM_OR_EEPROM or self.bytes_[1] & ROM_OR_CALIBRATION or third & INITIAL_ZERO_ERROR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,17 +113,11 @@ def parse_weight(line: bytes) -> NciWeight | None:
     unit = _UNITS.get(unit_text.lower())
     if unit is None:
         return None
-    marks = field[:1]
-    if marks == b"^":
-        return NciWeight(None, unit, over=True)
-    if marks == b"_":
-        return NciWeight(None, unit, under=True)
-    if marks == b"-":
-        return NciWeight(None, unit, zero_error=True)
+    mark = field[:1]
+    if mark in (b"^", b"_", b"-"):
+        return NciWeight(None, unit, over=mark == b"^", under=mark == b"_", zero_error=mark == b"-")
     value = decimal_from_text(sign + field)
-    if value is None:
-        return None
-    return NciWeight(value, unit)
+    return NciWeight(value, unit) if value is not None else None
 
 
 def parse_message(message: bytes) -> NciReply | BadFrame:

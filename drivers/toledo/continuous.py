@@ -133,16 +133,18 @@ def encode_frame(
     tare: Decimal = Decimal(0),
     motion: bool = False,
     out_of_range: bool = False,
+    negative: bool | None = None,
     net: bool = False,
     power_up_not_zeroed: bool = False,
     checksum: bool = True,
 ) -> bytes:
-    """The frame a terminal sends for ``weight`` (signed) at ``decimals`` (0–5), increment ×1."""
+    """The frame a terminal sends for ``weight`` (signed; ``negative`` overrides the sign bit) at ``decimals``
+    (0–5), increment ×1."""
     swb_unit, swc_unit = UNIT_CODES[unit]
     swa = ALWAYS_ONE | 0x08 | (decimals + 2)
     swb = ALWAYS_ONE | swb_unit
     swb |= NET if net else 0
-    swb |= NEGATIVE if weight < 0 else 0
+    swb |= NEGATIVE if (weight < 0 if negative is None else negative) else 0
     swb |= OUT_OF_RANGE if out_of_range else 0
     swb |= MOTION if motion else 0
     swb |= POWER_UP_NOT_ZEROED if power_up_not_zeroed else 0

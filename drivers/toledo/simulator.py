@@ -1,14 +1,14 @@
-"""Simulated Mettler Toledo 8217 scale on a real pty."""
+"""Simulated Toledo scales on real ptys: 8217 (answers W/Z/T/C), continuous output (streams), Prix (ENQ)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from drivers.models import DeviceKind
-from drivers.simulator import PtyEndpoint, SimEnvironment, Simulator
+from drivers.scale_codec import Unit
+from drivers.scale_simulator import ScaleSimulator
+from drivers.simulator import PtyEndpoint
+from drivers.toledo import continuous, prix
 from drivers.toledo.codec import (
     MOTION,
     OVER_CAPACITY,
@@ -17,50 +17,23 @@ from drivers.toledo.codec import (
     encode_weight,
 )
 
-
-class SetControl(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    action: Literal["set"]
-    value: Decimal = Field(ge=0, lt=1000)
-    unit: Literal["kg", "lb"] = "kg"
-    stable: bool = True
+#: Largest value each 8217 weight field can show (``WW.WWW`` kg, ``0WW.WW`` lb).
+_8217_MAX: dict[str, Decimal] = {"kg": Decimal("99.999"), "lb": Decimal("999.99")}
 
 
-class StatusControl(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    action: Literal["status"]
-    status: Literal["stable", "motion", "over_capacity", "under_zero"]
+class Toledo8217Simulator(ScaleSimulator):
+    units: ClassVar[tuple[Unit, ...]] = ("kg", "lb")
 
-
-class NoiseControl(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    action: Literal["noise"]
-    hex: str
-
-
-class Toledo8217Simulator(Simulator):
-    kind = DeviceKind.SCALE
-    Control = SetControl | StatusControl | NoiseControl
-
-    def __init__(self, device_id: str, endpoint: PtyEndpoint) -> None:
-        super().__init__(device_id, endpoint)
-        self.value = Decimal("0.000")
-        self.unit: Literal["kg", "lb"] = "kg"
-        self.condition: Literal["stable", "motion", "over_capacity", "under_zero"] = "stable"
-        self.tare = Decimal(0)
-        self.requests = 0
-
-    @classmethod
-    def create(cls, device_id: str, env: SimEnvironment) -> Toledo8217Simulator:
-        # Real 8217 lines run 7E1; a pty refuses parity settings (EINVAL), and carries no parity bit anyway,
-        # so the simulated line is 8N1. The codec masks bit 7, so both read the same.
-        return cls(device_id, PtyEndpoint(env.sim_dir / device_id, serial={"baudrate": 9600}))
+    def status_bits(self) -> int:
+        over = self.over_capacity or self.net > _8217_MAX[self.unit]
+        return (MOTION if self.motion else 0) | (OVER_CAPACITY if over else 0) | (UNDER_ZERO if self.under_zero else 0)
 
     def _reply(self) -> bytes:
-        bits = {"stable": 0, "motion": MOTION, "over_capacity": OVER_CAPACITY, "under_zero": UNDER_ZERO}[self.condition]
+        bits = self.status_bits()
         if bits:
             return encode_status(bits)
-        return encode_weight(self.value - self.tare, self.unit, net=bool(self.tare))
+        unit: Literal["kg", "lb"] = "kg" if self.unit == "kg" else "lb"
+        return encode_weight(self.net, unit, net=bool(self.tare))
 
     def on_bytes(self, data: bytes) -> None:
         for byte in data:
@@ -69,24 +42,68 @@ class Toledo8217Simulator(Simulator):
             if command == "W":
                 self.send(self._reply())
             elif command == "Z":
-                self.value, self.tare = Decimal(0), Decimal(0)
-                self.send(encode_status(0))
+                self.do_zero()
+                self.send(encode_status(self.status_bits()))
             elif command == "T":
-                self.tare = self.value
-                self.send(encode_status(0))
+                self.do_tare()
+                self.send(encode_status(self.status_bits()))
             elif command == "C":
-                self.tare = Decimal(0)
-                self.send(encode_status(0))
+                self.clear_tare()
+                self.send(encode_status(self.status_bits()))
 
-    async def apply(self, control: BaseModel) -> dict[str, Any]:
-        if isinstance(control, SetControl):
-            self.value, self.unit = control.value, control.unit
-            self.condition = "stable" if control.stable else "motion"
-        elif isinstance(control, StatusControl):
-            self.condition = control.status
-        elif isinstance(control, NoiseControl):
-            self.send(bytes.fromhex(control.hex))
-        return self.output()
 
-    def output(self) -> dict[str, Any]:
-        return {"value": float(self.value), "unit": self.unit, "status": self.condition, "tare": float(self.tare)}
+class ToledoContinuousSimulator(ScaleSimulator):
+    """Streams the standard continuous output 20 times a second (a Wildcat does ~7, IND terminals up to 20)."""
+
+    stream_interval_s: ClassVar[float | None] = 0.05
+    checksum: ClassVar[bool] = True
+
+    def frame(self) -> bytes:
+        self.requests += 1
+        forced_under = self.condition == "under_zero"  # "under zero" with the load positive: show it out of range
+        return continuous.encode_frame(
+            -abs(self.net) if forced_under else self.net,
+            self.unit,
+            decimals=self.decimals[self.unit],
+            tare=self.tare,
+            motion=self.motion,
+            out_of_range=self.over_capacity or forced_under,
+            negative=self.under_zero,
+            net=bool(self.tare),
+            checksum=self.checksum,
+        )
+
+
+class ToledoPrixSimulator(ScaleSimulator):
+    """Answers ENQ in protocol B (``STX ddddd ETX``), C (``… CR``) or A (23 bytes with checksum)."""
+
+    units: ClassVar[tuple[Unit, ...]] = ("kg",)
+    decimals: ClassVar[dict[Unit, int]] = {"kg": 3}
+    protocol: ClassVar[Literal["A", "B", "C"]] = "B"
+
+    def __init__(self, device_id: str, endpoint: PtyEndpoint, protocol: Literal["A", "B", "C"] | None = None) -> None:
+        super().__init__(device_id, endpoint)
+        self.reply_protocol = protocol or self.protocol
+
+    def reply(self) -> bytes:
+        if self.reply_protocol == "A":
+            return prix.encode_a(
+                abs(self.net),
+                motion=self.motion,
+                out_of_range=self.over_capacity or self.under_zero,
+                net=bool(self.tare),
+            )
+        marker: prix.Marker | None = None
+        if self.motion:
+            marker = "unstable"
+        elif self.over_capacity or self.net > Decimal("99.999"):
+            marker = "overload"
+        elif self.under_zero:
+            marker = "negative"
+        return prix.encode_bc(self.net, marker, "B" if self.reply_protocol == "B" else "C")
+
+    def on_bytes(self, data: bytes) -> None:
+        for byte in data:
+            if byte & 0x7F == prix.ENQ[0]:
+                self.requests += 1
+                self.send(self.reply())

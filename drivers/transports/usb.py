@@ -85,6 +85,12 @@ def _port_name(device: Any) -> str | None:
     return f"{device.bus}-{'.'.join(str(port) for port in ports)}"
 
 
+def _udev_style(serial: str) -> str:
+    """A serial number as udev spells it in ID_SERIAL_SHORT: whitespace runs and unusual characters as '_'."""
+    collapsed = "_".join(serial.split())
+    return "".join(c if c.isalnum() or c in "#+-.:=@_" or not c.isascii() else "_" for c in collapsed)
+
+
 def _is_bulk(direction: int) -> Callable[[Any], bool]:
     def match(endpoint: Any) -> bool:
         return bool(
@@ -139,7 +145,8 @@ class UsbTransport(Transport):
                 except (usb.core.USBError, ValueError) as err:
                     unreadable.append(f"bus {device.bus} address {device.address}: {err}")
                     serial = None
-                if serial == s.serial:
+                # Hot-plug takes serials from udev, which writes "SN 01/A" as "SN_01_A": either spelling matches.
+                if serial is not None and s.serial in (serial, _udev_style(serial)):
                     matching.append(device)
                 else:
                     usb.util.dispose_resources(device)

@@ -16,7 +16,7 @@ import asyncio
 import errno
 import logging
 import os
-import stat
+import select
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,10 +54,11 @@ class UsblpTransport(RecordTransport):
         self._write_ready: asyncio.Future[None] | None = None
 
     def _prepare(self, fd: int, path: str) -> None:
-        mode = os.fstat(fd).st_mode
-        if not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
-            # A regular file is always "ready" and cannot be watched by the event loop.
-            raise OSError(errno.ENOTSUP, "not a character device (expected /dev/usb/lpN)", path)
+        try:
+            with select.epoll() as probe:
+                probe.register(fd, select.EPOLLIN | select.EPOLLOUT)
+        except PermissionError:  # a regular file, /dev/null: nothing the event loop can wait on
+            raise OSError(errno.ENOTSUP, "not a pollable character device such as /dev/usb/lpN", path) from None
 
     def _on_readable(self, node: _Node) -> None:
         if node.stream:

@@ -91,4 +91,6 @@ def encode_reply(value: Decimal, stable: bool, unit: Unit = "kg") -> bytes:
     text = f"{abs(value):.2f}".replace(".", ",") if unit == "kg" else f"{int(abs(value))}"
     sign = "-" if value < 0 else ""
     mark = "*" if stable else " "
-    return b"\x1bT1\x1bA13\x1bN0\x1bS2\x1bD4\x1bQ193\x1bB " + f"{mark} PESO: {sign}{text}{unit}".encode() + b"\x1bE\x1bP01"
+    return (
+        b"\x1bT1\x1bA13\x1bN0\x1bS2\x1bD4\x1bQ193\x1bB " + f"{mark} PESO: {sign}{text}{unit}".encode() + b"\x1bE\x1bP01"
+    )

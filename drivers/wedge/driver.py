@@ -14,7 +14,7 @@ from drivers.errors import TransportTimeout
 from drivers.models import DeviceState
 from drivers.scan_report import ScanReporter
 from drivers.transports import Transport
-from drivers.wedge.codec import InputEvent, KeyboardDecoder, WedgeProblem, WedgeScan, parse_input_events
+from drivers.wedge.codec import InputEvent, KeyboardDecoder, WedgeProblem, WedgeScan, parse_key_events
 from drivers.wedge.xkb import UnknownLayout, XkbUnavailable, keymap_for
 
 _LOGGER = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ async def read_events(transport: Transport) -> AsyncIterator[Sequence[InputEvent
             data = await transport.read(IDLE_READ_TIMEOUT)
         except TransportTimeout:
             continue
-        yield parse_input_events(data)
+        yield parse_key_events(data)
 
 
 class WedgeScanner(Scanner):
@@ -115,19 +115,27 @@ class WedgeScanner(Scanner):
         next_batch: asyncio.Task[Sequence[InputEvent]] | None = None
         try:
             while True:
-                if next_batch is None:
-                    next_batch = asyncio.ensure_future(anext(events))
-                # While a scan is under way, wait only as long as its end may take.
                 timeout = self._pending_timeout(decoder)
-                done, _ = await asyncio.wait({next_batch}, timeout=timeout)
-                if not done:
-                    self._on_silence(decoder, report)
-                    continue
-                task, next_batch = next_batch, None
-                try:
-                    batch = task.result()
-                except StopAsyncIteration:
-                    return
+                if timeout is None and next_batch is None:
+                    # Idle: wait for the next burst in this task (no extra task hop on the scan's path).
+                    try:
+                        batch = await anext(events)
+                    except StopAsyncIteration:
+                        return
+                else:
+                    # A scan is under way: wait only as long as its end may take, without cancelling the
+                    # read (cancelling would close the event source).
+                    if next_batch is None:
+                        next_batch = asyncio.ensure_future(anext(events))
+                    done, _ = await asyncio.wait({next_batch}, timeout=timeout)
+                    if not done:
+                        self._on_silence(decoder, report)
+                        continue
+                    task, next_batch = next_batch, None
+                    try:
+                        batch = task.result()
+                    except StopAsyncIteration:
+                        return
                 for event in batch:
                     for item in decoder.feed(event):
                         self._deliver(item, report)

@@ -31,6 +31,9 @@ XKB_COMPOSE_COMPOSING = 1
 XKB_COMPOSE_COMPOSED = 2
 XKB_COMPOSE_CANCELLED = 3
 XKB_MOD_INVALID = 0xFFFFFFFF
+XKB_STATE_LAYOUT_EFFECTIVE = 1 << 7
+_UNKNOWN = -1  # modifier signature not computed since the last change
+_UNCACHEABLE = -2  # a latched modifier: the next key changes the state
 
 #: evdev codes of the keys a typist uses for modifiers, in order of preference (linux/input-event-codes.h).
 KEY_LEFTCTRL = 29
@@ -88,6 +91,7 @@ def library() -> ctypes.CDLL:
     _bind(lib, "xkb_state_update_key", i, p, u32, i)
     _bind(lib, "xkb_state_update_mask", i, p, u32, u32, u32, u32, u32, u32)
     _bind(lib, "xkb_state_serialize_mods", u32, p, i)
+    _bind(lib, "xkb_state_serialize_layout", u32, p, i)
     _bind(lib, "xkb_state_key_get_one_sym", u32, p, u32)
     _bind(lib, "xkb_state_key_get_utf8", i, p, u32, ctypes.c_char_p, sz)
     _bind(lib, "xkb_keysym_to_utf32", u32, u32)
@@ -203,6 +207,12 @@ class KeyState:
         self._numlock_mask = keymap.mod_mask("Mod2") if numlock else 0
         self.cancelled = False
         """True when the last press ended a dead-key sequence that composes nothing."""
+        self._composing = False
+        self._signature = _UNKNOWN
+        self._typed: dict[tuple[int, int], tuple[str, int]] = {}
+        """(key, modifier signature) → (text, keysym) of ordinary keys already typed once."""
+        self._virtual: set[int] = set()
+        """Keys pressed through the fast path (their release is not fed to the state either)."""
         self.reset()
 
     def close(self) -> None:
@@ -219,19 +229,39 @@ class KeyState:
     def reset(self) -> None:
         """No key held, no latch; Num Lock on (scanners in keypad mode expect digits), no compose pending."""
         self._lib.xkb_state_update_mask(self._state, 0, 0, self._numlock_mask, 0, 0, 0)
-        if self._compose:
-            self._lib.xkb_compose_state_reset(self._compose)
+        self.reset_compose()
+        self._signature = _UNKNOWN
+        self._virtual.clear()
+
+    def _current_signature(self) -> int:
+        """Effective modifiers and group, or _UNCACHEABLE while a modifier is latched (the next key unlatches)."""
+        lib, state = self._lib, self._state
+        if lib.xkb_state_serialize_mods(state, XKB_STATE_MODS_LATCHED):
+            return _UNCACHEABLE
+        mods = lib.xkb_state_serialize_mods(state, XKB_STATE_MODS_EFFECTIVE)
+        return int(mods) | int(lib.xkb_state_serialize_layout(state, XKB_STATE_LAYOUT_EFFECTIVE)) << 32
 
     def press(self, code: int) -> tuple[str | None, int, bool]:
         """Press evdev key ``code``: (text typed or None while composing, keysym, modifier state changed).
 
         Text is "" for a key that types nothing (a modifier, an unmapped key, a cancelled compose).
         """
+        # Fast path: an ordinary key (no action, no compose) in a modifier state seen before types what it
+        # typed then; it needs no libxkbcommon call, and is not fed to the state (nor is its release).
+        if not self._composing:
+            if self._signature == _UNKNOWN:
+                self._signature = self._current_signature()
+            hit = self._typed.get((code, self._signature))
+            if hit is not None:
+                self._virtual.add(code)
+                self.cancelled = False
+                return hit[0], hit[1], False
         lib, state, keycode = self._lib, self._state, code + EVDEV_OFFSET
         keysym = lib.xkb_state_key_get_one_sym(state, keycode)
         text: str | None
         compose = self._compose
         status = XKB_COMPOSE_NOTHING
+        was_idle = not self._composing
         if compose and keysym:
             lib.xkb_compose_state_feed(compose, keysym)
             status = lib.xkb_compose_state_get_status(compose)
@@ -247,8 +277,13 @@ class KeyState:
         else:  # cancelled: the dead key and this key make no character
             lib.xkb_compose_state_reset(compose)
             text = ""
+        self._composing = status == XKB_COMPOSE_COMPOSING
         self.cancelled = status == XKB_COMPOSE_CANCELLED
         changed = lib.xkb_state_update_key(state, keycode, XKB_KEY_DOWN)
+        if changed:
+            self._signature = _UNKNOWN
+        elif text and was_idle and status == XKB_COMPOSE_NOTHING and self._signature >= 0:
+            self._typed[(code, self._signature)] = (text, keysym)
         return text, keysym, bool(changed)
 
     def repeat(self, code: int) -> str:
@@ -259,16 +294,21 @@ class KeyState:
     def reset_compose(self) -> None:
         if self._compose:
             self._lib.xkb_compose_state_reset(self._compose)
+        self._composing = False
 
     def release(self, code: int) -> None:
-        self._lib.xkb_state_update_key(self._state, code + EVDEV_OFFSET, XKB_KEY_UP)
+        if code in self._virtual:
+            self._virtual.discard(code)
+            return
+        if self._lib.xkb_state_update_key(self._state, code + EVDEV_OFFSET, XKB_KEY_UP):
+            self._signature = _UNKNOWN
 
     def modifiers(self, components: int = XKB_STATE_MODS_EFFECTIVE) -> int:
         return int(self._lib.xkb_state_serialize_mods(self._state, components))
 
     @property
     def composing(self) -> bool:
-        return bool(self._compose) and self._lib.xkb_compose_state_get_status(self._compose) == XKB_COMPOSE_COMPOSING
+        return self._composing
 
     def type_strokes(self, strokes: tuple[Stroke, ...]) -> str:
         """Type strokes on this state (press modifiers, tap the key, release) and return the text."""

@@ -10,7 +10,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drivers.escpos.codec import drawer_kick, status_request
-from drivers.escpos.interpreter import Action, DrawerPulse, EscposInterpreter, StatusRequest
+from drivers.escpos.interpreter import (
+    Action,
+    DrawerPulse,
+    EscposInterpreter,
+    PrintedBarcode,
+    PrintedCut,
+    PrintedFeed,
+    PrintedImage,
+    PrintedLine,
+    PrintedQr,
+    Span,
+    StatusRequest,
+    TextStyle,
+)
+from drivers.escpos.profile import get_profile
 from tests.codecs._streams import PROPERTY, cut_points, three_ways
 
 ESC = b"\x1b"
@@ -499,3 +513,197 @@ def test_arbitrary_bytes_give_the_same_result_however_they_are_split(stream: byt
 def test_command_bytes_soup_gives_the_same_result_however_it_is_split(noise: list[bytes], cuts: list[int]) -> None:
     whole, split, single = three_ways(b"".join(noise), cuts, snapshot)
     assert whole == split == single
+
+
+# -- the paper: styles, GB18030 four-byte sequences, images, QR codes, barcodes, cuts -------------------------
+def paper_items(data: bytes, printer: EscposInterpreter | None = None) -> list[object]:
+    printer = printer or EscposInterpreter()
+    assert printer.feed(data) == []
+    return list(printer.paper)
+
+
+def test_styles_become_spans() -> None:
+    data = (
+        ESC
+        + b"a\x01"
+        + b"a"
+        + ESC
+        + b"E\x01"
+        + b"b"
+        + ESC
+        + b"-\x02"
+        + b"c"
+        + GS
+        + b"!\x21"
+        + b"d"
+        + GS
+        + b"B\x01"
+        + b"e"
+        + ESC
+        + b"M\x01"
+        + b"f"
+        + ESC
+        + b"!\x00"
+        + b"g"
+        + LF
+    )
+    (line,) = paper_items(data)
+    assert isinstance(line, PrintedLine)
+    assert line.align == 1
+    assert [(span.text, span.style) for span in line.spans] == [
+        ("a", TextStyle()),
+        ("b", TextStyle(bold=True)),
+        ("c", TextStyle(bold=True, underline=2)),
+        ("d", TextStyle(bold=True, underline=2, width=3, height=2)),  # GS ! 0x21: width 3, height 2
+        ("e", TextStyle(bold=True, underline=2, width=3, height=2, reverse=True)),
+        ("f", TextStyle(bold=True, underline=2, width=3, height=2, reverse=True, font=1)),
+        ("g", TextStyle(reverse=True)),  # ESC ! 0 resets font, bold, underline and size, not reverse
+    ]
+
+
+def test_esc_bang_print_mode_bits() -> None:
+    (line,) = paper_items(ESC + b"!\xb9" + b"x" + LF)  # font B, bold, double height, double width, underline
+    assert isinstance(line, PrintedLine)
+    assert line.spans[0].style == TextStyle(font=1, bold=True, height=2, width=2, underline=1)
+
+
+def test_init_resets_styles_alignment_and_spacing() -> None:
+    items = paper_items(ESC + b"E\x01" + ESC + b"a\x02" + ESC + b"3\x40" + b"x" + LF + INIT + b"y" + LF)
+    assert [(item.spans[0].style.bold, item.align, item.spacing) for item in items] == [  # type: ignore[attr-defined]
+        (True, 2, 0x40),
+        (False, 0, 30),
+    ]
+
+
+def test_double_byte_spans_are_marked_and_take_the_kanji_underline() -> None:
+    (line,) = paper_items(DOUBLE_BYTE_ON + FS + b"-\x01" + b"ab" + "你".encode("gb18030") + LF)
+    assert isinstance(line, PrintedLine)
+    assert [(span.text, span.double_byte, span.style.underline) for span in line.spans] == [
+        ("ab", False, 0),
+        ("你", True, 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "text"),
+    [
+        (b"\x81\x30\x84\x36", "¥"),  # GB18030 four-byte: the first byte pair's second byte is a digit 30-39
+        (b"\x81\x39\xee\x39", "㐀"),  # CJK Extension A, U+3400
+        (b"\xa2\xe3", "€"),  # two-byte
+        (b"\xca\xd5\xd2\xf8\xcc\xa8", "收银台"),
+    ],
+)
+def test_gb18030_two_and_four_byte_sequences(data: bytes, text: str) -> None:
+    for cut in range(len(data) + 1):
+        printer = EscposInterpreter()
+        printer.feed(DOUBLE_BYTE_ON + data[:cut])
+        printer.feed(data[cut:] + LF)
+        assert printer.lines == [text]
+
+
+def test_invalid_double_byte_sequences_print_a_replacement_and_resynchronise() -> None:
+    # 0x80 and 0xFF lead nothing; 0x81 followed by LF has no trail byte; 81 30 81 0A is a broken four-byte form.
+    printer = printed(DOUBLE_BYTE_ON + b"\x80a\xffb\x81" + LF + b"\x81\x30\x81\x0a" + "好".encode("gb18030") + LF)
+    assert printer.lines == ["\ufffda\ufffdb\ufffd", "\ufffd0\ufffd", "好"]
+
+
+@PROPERTY
+@given(
+    text=st.text(
+        alphabet=st.one_of(
+            st.characters(min_codepoint=0x3400, max_codepoint=0x4DB5),  # four-byte in GB18030
+            st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5),  # two-byte
+            st.sampled_from("ab 01.,¥"),
+        ),
+        max_size=20,
+    ),
+    cuts=cut_points,
+)
+def test_four_byte_text_survives_any_split(text: str, cuts: list[int]) -> None:
+    data = DOUBLE_BYTE_ON + text.encode("gb18030") + DOUBLE_BYTE_OFF + LF
+    for result in three_ways(data, cuts, snapshot):
+        assert result[1] == [text]
+
+
+def test_profile_numbering_and_double_byte_default() -> None:
+    printer = EscposInterpreter.for_profile(get_profile("POS-5890"))
+    # The clone starts in Chinese mode, and ESC @ puts it back there: without FS . Latin bytes pair up.
+    printer.feed("Pão".encode("cp858") + LF)
+    assert printer.lines == [("P" + bytes([0xC6, ord("o")]).decode("gb18030"))]
+    printer.feed(DOUBLE_BYTE_OFF + select_code_page(53) + "Pão €".encode("cp858") + LF + INIT)
+    assert printer.lines[1] == "Pão €"  # ESC t 53 is CP858 on this clone
+    assert printer.double_byte is True
+
+
+def test_international_character_set() -> None:
+    printer = printed(ESC + b"R\x03" + b"#1" + LF + ESC + b"R\x00" + b"#1" + LF)
+    assert printer.lines == ["£1", "#1"]  # U.K. set: 0x23 is the pound sign
+
+
+def test_raster_image_is_kept_on_the_paper() -> None:
+    (image,) = paper_items(ESC + b"a\x02" + raster(2, 2, b"\x80\x01\xff\x00", mode=1))
+    assert image == PrintedImage(16, 2, b"\x80\x01\xff\x00", align=2, scale_x=2, scale_y=1)
+
+
+def test_graphics_store_and_print() -> None:
+    # GS ( L fn 112: a=48 bx=1 by=1 c=49 width 10 dots (2 bytes a row) height 2, then fn 50 prints it.
+    body = b"0p0\x01\x011" + bytes([10, 0, 2, 0]) + b"\xc0\x40\x00\x80"
+    store = GS + b"(L" + bytes([len(body), 0]) + body
+    items = paper_items(store + GS + b"(L\x02\x0002")
+    assert items == [PrintedImage(10, 2, b"\xc0\x40\x00\x80", align=0)]
+
+
+def test_bit_image_columns_become_rows() -> None:
+    # ESC * 1 (8-dot, double density), 2 columns: column 0 = top dot only, column 1 = bottom dot only.
+    (image,) = paper_items(ESC + b"*\x01\x02\x00" + b"\x80\x01")
+    assert isinstance(image, PrintedImage)
+    assert (image.width, image.height, image.scale_x) == (2, 8, 1)
+    assert image.data == b"\x80" + b"\x00" * 6 + b"\x40"
+
+
+def test_qr_code_settings_data_and_print() -> None:
+    data = ESC + b"a\x01" + QR_MODEL + QR_SIZE + GS + b"(k\x03\x00\x31\x45\x33" + qr_store(b"posd") + QR_PRINT
+    assert paper_items(data) == [PrintedQr(b"posd", module=6, ecc="H", align=1)]
+
+
+def test_barcode_settings_reach_the_paper() -> None:
+    data = GS + b"h\x50" + GS + b"w\x02" + GS + b"H\x02" + GS + b"kC\x0c400638133393"
+    assert paper_items(data) == [PrintedBarcode("EAN13", b"400638133393", height=80, module=2, hri=2, align=0)]
+
+
+@pytest.mark.parametrize(
+    ("cut", "partial"), [(GS + b"V\x00", False), (GS + b"V1", True), (GS + b"VA\x00", False), (GS + b"VB\x05", True)]
+)
+def test_cut_kind(cut: bytes, partial: bool) -> None:
+    assert paper_items(cut) == [PrintedCut(partial=partial)]
+
+
+def test_esc_j_prints_the_line_or_feeds() -> None:
+    items = paper_items(b"ab" + ESC + b"J\x10" + ESC + b"J\x20")
+    assert items == [PrintedLine((Span("ab", TextStyle()),), 0, 0x10), PrintedFeed(0x20)]
+
+
+def test_the_paper_is_identical_however_the_stream_is_split() -> None:
+    data = (
+        INIT
+        + ESC
+        + b"E\x01"
+        + b"bold "
+        + DOUBLE_BYTE_ON
+        + "你好".encode("gb18030")
+        + LF
+        + raster(1, 2, b"\x10\x04")
+        + QR_SIZE
+        + qr_store(b"data")
+        + QR_PRINT
+        + GS
+        + b"kC\x0c400638133393"
+        + GS
+        + b"VB\x00"
+    )
+    whole = paper_items(data)
+    for cut in range(len(data) + 1):
+        printer = EscposInterpreter()
+        printer.feed(data[:cut])
+        printer.feed(data[cut:])
+        assert list(printer.paper) == whole

@@ -56,10 +56,22 @@ SSCC = SSCC_BODY + check_digit(SSCC_BODY)
         (f"]C100{SSCC}10B1{GS}3712", f"00{SSCC}10B1{GS}3712", "GS1_128", "]C1", {"00": SSCC, "10": "B1", "37": "12"}),
         ("]Q1https://example.com/menu?x=1", "https://example.com/menu?x=1", "QR", "]Q1", None),
         ("]Q1Olá, 世界", "Olá, 世界", "QR", "]Q1", None),
-        (f"]Q301{GTIN14}10ABC{GS}17251231", f"01{GTIN14}10ABC{GS}17251231", "GS1_QR", "]Q3", None),
+        (
+            f"]Q301{GTIN14}10ABC{GS}17251231",
+            f"01{GTIN14}10ABC{GS}17251231",
+            "GS1_QR",
+            "]Q3",
+            {"01": GTIN14, "10": "ABC", "17": "251231"},
+        ),
         (f"]d201{GTIN14}21XYZ", f"01{GTIN14}21XYZ", "GS1_DATAMATRIX", "]d2", {"01": GTIN14, "21": "XYZ"}),
         # A GS1 Digital Link URI in a plain QR code: still a QR, with the AIs it carries.
-        (f"]Q1https://id.gs1.org/01/{GTIN14}/10/ABC", f"https://id.gs1.org/01/{GTIN14}/10/ABC", "QR", "]Q1", None),
+        (
+            f"]Q1https://id.gs1.org/01/{GTIN14}/10/ABC",
+            f"https://id.gs1.org/01/{GTIN14}/10/ABC",
+            "QR",
+            "]Q1",
+            {"01": GTIN14, "10": "ABC"},
+        ),
     ],
 )
 def test_symbology_label_and_gs1_fields(
@@ -67,10 +79,6 @@ def test_symbology_label_and_gs1_fields(
 ) -> None:
     result = interpret(label)
     assert (result.data, result.symbology, result.aim, result.problem) == (data, symbology, aim, None)
-    if symbology == "GS1_QR":
-        gs1 = {"01": GTIN14, "10": "ABC", "17": "251231"}
-    if label.startswith("]Q1https://id.gs1.org"):
-        gs1 = {"01": GTIN14, "10": "ABC"}
     assert result.gs1 == gs1
 
 

@@ -117,7 +117,7 @@ transport = {{ type = "tcp", host = "{endpoint.host}", port = {endpoint.port} }}
 
     originals: Counter[str] = Counter()
     copies: Counter[str] = Counter()
-    lines = printer.paper_out.lines
+    lines = [line for line in printer.paper_out.lines if line]  # the COPY banner may be followed by a feed
     for index, line in enumerate(lines):
         if re.fullmatch(r"R\d\d-J\d\d", line):
             (copies if index > 0 and lines[index - 1] == COPY_LINE else originals)[line] += 1
