@@ -25,7 +25,9 @@ from daemon.manager import DeviceManager
 from drivers.base import CashDrawer
 from drivers.drawers import KickExpired, SensedDrawer
 from drivers.errors import DeviceError, PosdError
+from drivers.escpos.kick_detect import DrawerKickScan
 from drivers.models import DeviceKind
+from drivers.transports import PeerSettings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -187,6 +189,44 @@ class DrawerService:
                 result, detail = "failed", "kick sent, but the sensor never showed the drawer open"
         record = await self._record(device_id, who, result, detail)
         return OpenOutcome(record, opened, error)
+
+    # -- raw print jobs that kick the drawer (issue 7 calls these) ---------------------------------------
+    def drawers_on(self, printer_id: str) -> list[str]:
+        """Ids of the drawers wired to ``printer_id``'s kick connector."""
+        return [
+            d.device_id
+            for d in self._manager.devices()
+            if isinstance(d.resolved.config.transport, PeerSettings)
+            and d.resolved.config.transport.device == printer_id
+        ]
+
+    def expect_raw_kick(self, printer_id: str, within_s: float) -> None:
+        """Call just before sending a raw job with a kick: the drawer's open is then not "unexpected"."""
+        for device_id in self.drawers_on(printer_id):
+            driver = self._manager.get(device_id).driver
+            if isinstance(driver, SensedDrawer):
+                driver.expect_open(within_s)
+
+    async def record_raw_job_kick(
+        self, printer_id: str, who: Requester, scan: DrawerKickScan, job_id: str, result: AuditResult
+    ) -> AuditRecord:
+        """Audit a raw print job that contains a drawer kick (``scan`` from ``scan_for_drawer_kicks``).
+
+        ``result``: ``refused`` (no drawer scope), ``sent`` (the job's bytes went out), ``failed``.
+        """
+        pulses = ", ".join(f"pin {p.pin} {p.on_ms} ms" for p in scan.pulses) or "kick bytes inside other data"
+        return await self.audit.record(
+            action="raw_job_kick",
+            result=result,
+            device=",".join(self.drawers_on(printer_id)) or printer_id,
+            token=who.token,
+            origin=who.origin,
+            remote=who.remote,
+            operator=who.operator,
+            reason=who.reason,
+            reference=who.reference,
+            detail=f"raw print job {job_id} on {printer_id}: {pulses}",
+        )
 
     async def _record(self, device_id: str, who: Requester, result: AuditResult, detail: str) -> AuditRecord:
         try:

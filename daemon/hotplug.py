@@ -271,9 +271,6 @@ class Hotplug:
         self._node_owner: dict[str, str] = {}
         """Device node and links → device id, learned on add, for removes (whose links are already gone)."""
         self._warned: set[str] = set()
-        self._pending: set[str] = set()
-        """Devices that appeared while a session of theirs was still running: reconnect when it ends."""
-        self._watched: set[str] = set()
         self._started = False
 
     @property
@@ -334,36 +331,8 @@ class Hotplug:
         if device.state in (DeviceState.READY, DeviceState.BUSY):
             return  # already talking to it (start-up enumeration of a device that connected first)
         _LOGGER.info("hot-plug: %s appeared at %s; connecting", device.device_id, event.devname)
-        if device.in_session:
-            # A session is still ending (its driver has not seen the hang-up yet) or an attempt is under way:
-            # a wake-up now would be spent on it. Retry once it is over, unless it connects.
-            self._watch(device)
-            self._pending.add(device.device_id)
-        else:
-            self._manager.reconnect(device.device_id)
-
-    def _watch(self, device: ManagedDevice) -> None:
-        if device.device_id in self._watched:
-            return
-        self._watched.add(device.device_id)
-        loop = asyncio.get_running_loop()
-
-        def state_changed() -> None:
-            if device.device_id not in self._pending:
-                return
-            if device.state in (DeviceState.READY, DeviceState.BUSY):
-                self._pending.discard(device.device_id)
-            elif not device.in_session:
-                self._pending.discard(device.device_id)
-                # The supervisor is about to wait out its backoff: wake it once it waits.
-                loop.call_soon(self._reconnect_if_known, device.device_id)
-
-        device.add_state_listener(state_changed)
-
-    def _reconnect_if_known(self, device_id: str) -> None:
-        if self._started:
-            with contextlib.suppress(DeviceNotFound):
-                self._manager.reconnect(device_id)
+        # If a session is still ending, the wake-up waits for it and cuts the backoff short (see the manager).
+        self._manager.reconnect(device.device_id)
 
     def _removed(self, event: UdevEvent) -> None:
         device = self._owner_by_node(event) or self._configured_owner(event)
@@ -371,11 +340,11 @@ class Hotplug:
             return
         for name in event.names:
             self._node_owner.pop(name, None)
-        if device.state in (DeviceState.DISABLED, DeviceState.OFFLINE):
+        if device.state is DeviceState.DISABLED:
             return
         _LOGGER.info("hot-plug: %s unplugged (%s)", device.device_id, event.devname)
         # At once: the driver's transport would notice too, but only at its next read or write.
-        device.set_state(DeviceState.OFFLINE, f"unplugged ({event.devname})")
+        self._manager.mark_unplugged(device.device_id, f"unplugged ({event.devname})")
 
     # -- discovery --------------------------------------------------------------------------------------
     def _warn_once(self, key: str, message: str, *args: object) -> None:

@@ -51,6 +51,8 @@ class ManagedDevice:
         """True once the driver reported the device connected in the current session."""
         self.session_watch = StateWatch()
         self.retry_at: float | None = None
+        self.unplugged: str | None = None
+        """Set by hot-plug when the device was removed; cleared when it is added back."""
         self.transport_info: dict[str, Any] = {"type": config.transport.type}
         self._wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
@@ -176,7 +178,16 @@ class DeviceManager:
 
     def reconnect(self, device_id: str) -> None:
         """Retry now instead of waiting out the backoff (hot-plug add, technician request)."""
-        self.get(device_id)._wake.set()
+        device = self.get(device_id)
+        device.unplugged = None
+        device._wake.set()
+
+    def mark_unplugged(self, device_id: str, detail: str) -> None:
+        """Hot-plug saw the device leave: show it offline now, and stop the backoff retries until it is back."""
+        device = self.get(device_id)
+        device.unplugged = detail
+        if device.state not in (DeviceState.DISABLED, DeviceState.OFFLINE):
+            device.set_state(DeviceState.OFFLINE, detail)
 
     async def stop(self) -> None:
         tasks = [d.task for d in self._devices.values() if d.task is not None]
@@ -200,6 +211,9 @@ class DeviceManager:
         attempt = 0
         while True:
             device.retry_at = None
+            # Cleared as the attempt starts, so a wake-up that arrives during it (a hot-plug add while the old
+            # session is still ending) cuts the next backoff short instead of being lost.
+            device._wake.clear()
             device.set_state(DeviceState.CONNECTING)
             started = time.monotonic()
             device.in_session = True
@@ -210,11 +224,16 @@ class DeviceManager:
                 device._set_session(False)
             if time.monotonic() - started >= self._config.stable_after_s:
                 attempt = 0
-            delay = self._backoff(attempt)
-            attempt += 1
+            if device.unplugged is not None:
+                # Gone for good until hot-plug sees it again; still look now and then in case an event was missed.
+                delay = self._config.backoff_max_s
+                state, reason = DeviceState.OFFLINE, f"{device.unplugged}; waiting for it to be plugged back"
+            else:
+                delay = self._backoff(attempt)
+                attempt += 1
+                reason = f"{reason}; retry in {delay:.1f}s"
             device.retry_at = time.monotonic() + delay
-            device.set_state(state, f"{reason}; retry in {delay:.1f}s")
-            device._wake.clear()
+            device.set_state(state, reason)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await device._wake.wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
 from pydantic import BaseModel
@@ -18,7 +19,7 @@ from daemon.config import (
     TokenConfig,
 )
 from drivers.registry import DriverRegistry
-from drivers.transports import PeerSettings, SerialSettings, TcpSettings
+from drivers.transports import AnyTransportSettings
 
 
 def _type_name(field: FieldInfo) -> str:
@@ -47,6 +48,17 @@ def _table(model: type[BaseModel], skip: tuple[str, ...] = ()) -> list[str]:
         meaning = (field.description or "").replace("|", "\\|")
         rows.append(f"| `{name}` | `{_type_name(field)}` | {_default(field)} | {meaning} |")
     return rows
+
+
+def _transport_sections() -> list[str]:
+    """One section per transport type, straight from the settings union the config validates with."""
+    out: list[str] = []
+    for model in typing.get_args(AnyTransportSettings):
+        kind = model.model_fields["type"].default
+        doc = (model.__doc__ or "").strip().splitlines()
+        title = f" — {doc[0]}" if doc and not doc[0].startswith(model.__name__) else ""
+        out += [f'### transport `type = "{kind}"`{title}', "", *_table(model, skip=("type",)), ""]
+    return out
 
 
 def config_reference(registry: DriverRegistry) -> str:
@@ -107,21 +119,10 @@ def config_reference(registry: DriverRegistry) -> str:
         "| `driver` | one of the drivers below |",
         "| `name` | human name shown to technicians |",
         "| `enabled` | `false` keeps the device configured but unused (state `disabled`) |",
-        "| `transport` | how to reach it: a table with `type` = `serial`, `tcp` or `printer` (below) |",
+        "| `transport` | how to reach it: a table whose `type` is one of the transports below |",
         "| `options` | the driver's own options (below) |",
         "",
-        '### transport `type = "serial"`',
-        "",
-        *_table(SerialSettings, skip=("type",)),
-        "",
-        '### transport `type = "tcp"`',
-        "",
-        *_table(TcpSettings, skip=("type",)),
-        "",
-        '### transport `type = "printer"` (a device on a printer\'s connector, e.g. a cash drawer)',
-        "",
-        *_table(PeerSettings, skip=("type",)),
-        "",
+        *_transport_sections(),
         "## Drivers",
     ]
     for spec in registry.specs():

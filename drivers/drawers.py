@@ -155,6 +155,10 @@ class SensedDrawer(CashDrawer):
         Any other error means the kick may or may not have reached the device: it is reported, never retried.
         """
 
+    def expect_open(self, within_s: float) -> None:
+        """An open within ``within_s`` is commanded by someone else's kick (a raw print job): no alert for it."""
+        self._expect_open_until = max(self._expect_open_until, asyncio.get_running_loop().time() + within_s)
+
     def _end_expectation(self, now: float) -> None:
         # Unless the open was already seen (which used the expectation up), it stays ours for open_confirm_s.
         self._expect_open_until = min(self._expect_open_until, now + self.options.open_confirm_s)

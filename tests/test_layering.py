@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,8 +36,9 @@ def test_imports_point_one_way() -> None:
 
 
 def test_no_import_side_effect_registration() -> None:
-    """Drivers are listed in the registry table; no module registers itself when imported."""
+    """Drivers are listed in the registry table; no module registers a driver when imported."""
+    registration = re.compile(r"\b(registry|DriverRegistry|BUILTIN_DRIVERS)\b[\w.]*\.(add|register|append)\(")
     for path in (ROOT / "drivers").rglob("*.py"):
-        text = path.read_text()
-        assert ".register(" not in text, path
-        assert "registry.add(" not in text or path.name == "registry.py", path
+        if path.name == "registry.py":
+            continue
+        assert not registration.search(path.read_text()), path

@@ -114,8 +114,12 @@ def parse_dc2(frame: bytes) -> CasWeight | BadFrame:
 
 
 class CasDecoder:
-    """ACK/BEL/NAK answers and frames of one format. A frame failing its checks is dropped and the search
-    resumes after its first byte."""
+    """One-byte answers (ACK; in DC2 format also BEL and NAK) and frames of one format.
+
+    A frame failing its checks is dropped and the search resumes after its first byte, so a real frame
+    starting inside it is still found; but a control byte inside the rejected bytes (a damaged BCC can be
+    anything) is not taken for an answer.
+    """
 
     def __init__(self, fmt: Format) -> None:
         self.format = fmt
@@ -123,8 +127,10 @@ class CasDecoder:
         self._start = start
         self._length = DC1_LENGTH if fmt == "dc1" else DC2_LENGTH
         self._parse = parse_dc1 if fmt == "dc1" else parse_dc2
-        self._next = re.compile(b"[" + re.escape(bytes([start, ACK, BEL, NAK])) + b"]")
+        controls = bytes([ACK]) if fmt == "dc1" else bytes([ACK, BEL, NAK])
+        self._next = re.compile(b"[" + re.escape(bytes([start]) + controls) + b"]")
         self._buffer = bytearray()
+        self._rejected_until = 0
         self.skipped = 0
 
     def feed(self, data: bytes) -> list[CasReply | BadFrame]:
@@ -142,7 +148,10 @@ class CasDecoder:
             self.skipped += start - position
             byte = buffer[start]
             if byte != self._start:
-                out.append(_CONTROLS[byte])
+                if start >= self._rejected_until:
+                    out.append(_CONTROLS[byte])
+                else:
+                    self.skipped += 1
                 position = start + 1
                 continue
             if len(buffer) - start < self._length:
@@ -150,8 +159,13 @@ class CasDecoder:
                 break
             item = self._parse(bytes(buffer[start : start + self._length]))
             out.append(item)
-            position = start + (1 if isinstance(item, BadFrame) else self._length)
+            if isinstance(item, BadFrame):
+                self._rejected_until = start + self._length
+                position = start + 1
+            else:
+                position = start + self._length
         del buffer[:position]
+        self._rejected_until = max(0, self._rejected_until - position)
         return out
 
 

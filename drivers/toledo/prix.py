@@ -107,6 +107,25 @@ def parse_a(frame: bytes) -> PrixAFrame | BadFrame:
     )
 
 
+#: What a B/C payload is made of (digits, separators, spaces, the I/N/S markers).
+_PAYLOAD = frozenset(b"0123456789 .,INS")
+#: Positions of a protocol A frame that hold digits (weight, total price, unit price).
+_A_DIGITS = (*range(2, 8), *range(9, 15), *range(15, 21))
+
+
+def a_mismatch(head: bytes) -> int | None:
+    """Where the bytes so far (from STX) stop fitting a protocol A frame — digit fields hold digits (or the
+    weight's leading spaces), byte 21 is CR — or None while they still fit. Lets a bad candidate go at
+    once instead of waiting for 23 bytes."""
+    for index in _A_DIGITS:
+        if index >= len(head):
+            return None
+        byte = head[index]
+        if not 0x30 <= byte <= 0x39 and not (byte == 0x20 and index < 8):
+            return index
+    return 21 if len(head) > 21 and head[21] != CR else None
+
+
 class PrixDecoder:
     """Replies of one variant (``A``, ``BC``) or of any (``auto``, as ACBr tells them apart).
 
@@ -145,22 +164,32 @@ class PrixDecoder:
     def _candidate(self, buffer: bytearray, start: int) -> tuple[PrixReply | BadFrame, int] | None:
         """The item at ``start`` and its length, or None until more bytes arrive."""
         available = len(buffer) - start
+        bc_possible = False
         if self.variant != "A":
-            window = buffer[start + 1 : start + 2 + MAX_PAYLOAD]
+            window = bytes(buffer[start + 1 : start + 2 + MAX_PAYLOAD])
             end = next((i for i, b in enumerate(window) if b in (ETX, CR)), -1)
             if end >= 1:
-                item = parse_bc(bytes(window[:end]), window[end])
+                item = parse_bc(window[:end], window[end])
                 if not isinstance(item, BadFrame) or self.variant == "BC":
                     return item, end + 2
             elif self.variant == "BC":
                 if end == 0:
                     return BadFrame("empty frame", bytes(buffer[start : start + 2])), 2
                 if available >= 2 + MAX_PAYLOAD:
-                    return BadFrame("no ETX or CR after the weight", bytes(window)), 2 + MAX_PAYLOAD
+                    return BadFrame("no ETX or CR after the weight", window), 2 + MAX_PAYLOAD
                 return None
+            else:
+                # Still arriving and still a possible B/C payload: do not judge it as protocol A yet.
+                bc_possible = end < 0 and len(window) <= MAX_PAYLOAD and all(b in _PAYLOAD for b in window)
+        head = bytes(buffer[start : start + A_LENGTH])
+        mismatch = a_mismatch(head)
+        if mismatch is not None:
+            if bc_possible:
+                return None
+            return BadFrame("neither a B/C nor an A frame", head[: mismatch + 1]), 1
         if available < A_LENGTH:
             return None
-        return parse_a(bytes(buffer[start : start + A_LENGTH])), A_LENGTH
+        return parse_a(head), A_LENGTH
 
 
 def reading_of(reply: PrixReply) -> ScaleReading | None:

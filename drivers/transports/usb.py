@@ -285,15 +285,17 @@ class UsbTransport(Transport):
                     async with asyncio.timeout(remaining):
                         await self._lost_event.wait()
                 continue
-            if self._pending_read is None:
+            pending = self._pending_read
+            if pending is None:
                 slice_ms = _milliseconds(min(remaining, READ_SLICE_S))
-                self._pending_read = loop.run_in_executor(in_executor, self._read_slice, claimed, slice_ms)
-            done, _ = await asyncio.wait([self._pending_read], timeout=remaining)
+                pending = self._pending_read = loop.run_in_executor(in_executor, self._read_slice, claimed, slice_ms)
+            done, _ = await asyncio.wait([pending], timeout=remaining)
             if not done:
                 continue  # the slice stays in flight for the next read
-            finished, self._pending_read = self._pending_read, None
+            if self._pending_read is pending:
+                self._pending_read = None
             try:
-                self._buffer += finished.result()
+                self._buffer += pending.result()
             except usb.core.USBError as err:
                 raise self._failed(err, "read") from err
         data = bytes(self._buffer[:max_bytes])

@@ -16,13 +16,12 @@ import asyncio
 import errno
 import logging
 import os
-import select
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.errors import TransportClosed, TransportTimeout
-from drivers.transports.base import DEFAULT_WRITE_TIMEOUT
+from drivers.transports.base import DEFAULT_OPEN_TIMEOUT, DEFAULT_WRITE_TIMEOUT
 from drivers.transports.records import RecordTransport, _Node
 
 _LOGGER = logging.getLogger(__name__)
@@ -54,11 +53,16 @@ class UsblpTransport(RecordTransport):
         self._write_ready: asyncio.Future[None] | None = None
 
     def _prepare(self, fd: int, path: str) -> None:
+        return None
+
+    async def open(self, timeout: float = DEFAULT_OPEN_TIMEOUT) -> None:
         try:
-            with select.epoll() as probe:
-                probe.register(fd, select.EPOLLIN | select.EPOLLOUT)
-        except PermissionError:  # a regular file, /dev/null: nothing the event loop can wait on
-            raise OSError(errno.ENOTSUP, "not a pollable character device such as /dev/usb/lpN", path) from None
+            await super().open(timeout)
+        except PermissionError as err:  # epoll refuses a regular file or /dev/null: nothing to wait on
+            await self.close()
+            raise TransportClosed(
+                f"cannot open {self.settings.path}: not a pollable character device such as /dev/usb/lpN"
+            ) from err
 
     def _on_readable(self, node: _Node) -> None:
         if node.stream:

@@ -13,7 +13,7 @@ from drivers.base import DeviceLink, Scanner
 from drivers.errors import TransportTimeout
 from drivers.models import DeviceState
 from drivers.scan_report import ScanReporter
-from drivers.transports import Transport
+from drivers.transports import EvdevTransport, Transport
 from drivers.wedge.codec import InputEvent, KeyboardDecoder, WedgeProblem, WedgeScan, parse_key_events
 from drivers.wedge.xkb import UnknownLayout, XkbUnavailable, keymap_for
 
@@ -102,6 +102,8 @@ class WedgeScanner(Scanner):
 
     async def run(self, link: DeviceLink) -> None:
         transport = self.byte_transport(link)
+        if not isinstance(transport, EvdevTransport):
+            raise TypeError('the wedge-scanner driver needs transport type = "evdev"')
         self.ctx.set_state(DeviceState.READY)
         await self.consume(read_events(transport))
 

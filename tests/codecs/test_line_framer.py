@@ -6,6 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from drivers.models import ScanData
+from drivers.scan_report import decode_label, scan_data
 from drivers.serial_scanner.codec import SUFFIX_BYTES, Frame, FramingError, LineFramer
 from tests.codecs._streams import PROPERTY, cut_points, three_ways
 
@@ -171,3 +173,31 @@ def test_frames_match_an_independent_split_of_the_stream(stream: bytes, max_leng
         if isinstance(item, FramingError):
             assert len(item.dropped) == max_length + 1
     assert pending == tail[: max_length + 1]
+
+
+@PROPERTY
+@given(
+    labels=st.lists(
+        st.tuples(
+            st.sampled_from(["]E0", "]C0", "]C1", "]Q1", "]Q3", ""]),
+            st.text(alphabet="0123456789ABCxyz-/\x1d", min_size=1, max_size=30),
+        ),
+        max_size=8,
+    ),
+    suffix=st.sampled_from(["CR", "LF", "CRLF"]),
+    cuts=cut_points,
+)
+def test_scans_are_the_same_whole_split_and_byte_by_byte(
+    labels: list[tuple[str, str]], suffix: str, cuts: list[int]
+) -> None:
+    # The whole chain of the serial driver: framing, then AIM id, symbology, validation and GS1 fields.
+    stream = b"".join((aim + data).encode() + SUFFIX_BYTES[suffix] for aim, data in labels)
+
+    def scans(chunks: list[bytes]) -> list[ScanData]:
+        out, _ = run(chunks)
+        return [scan_data(decode_label(f.label), f.raw.decode("latin-1"))[0] for f in out if isinstance(f, Frame)]
+
+    whole, split, single = three_ways(stream, cuts, scans)
+    assert whole == split == single
+    assert all((aim + data).endswith(s.data) for s, (aim, data) in zip(whole, labels, strict=True))
+    assert [s.raw for s in whole] == [aim + data for aim, data in labels]

@@ -78,6 +78,7 @@ class FakeUsbPrinter:
     kernel_driver_active: bool = True  # and binds usblp to a printer-class interface
     claimed_by: Handle | None = None
     accepting: bool = True  # False: the printer's buffer is full and it NAKs every OUT packet
+    permitted: bool = True  # False: the device node is not accessible to this user (no udev rule)
     on_write: Any = None  # called on the event loop with each bulk OUT payload
     loop: asyncio.AbstractEventLoop | None = None
     replies: bytearray = field(default_factory=bytearray)
@@ -222,6 +223,8 @@ class FakeUsbBus(usb.backend.IBackend):
         self._record("open_device")
         if dev.printer.attachment is not dev:
             raise no_device()
+        if not dev.printer.permitted:
+            raise usb.core.USBError("Access denied (insufficient permissions)", -3, errno.EACCES)
         handle = Handle(dev)
         with self._state:
             self.handles.append(handle)

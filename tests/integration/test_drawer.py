@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from daemon.config import load_config
+from daemon.drawers import Requester
 from drivers.errors import ConfigError
+from drivers.escpos.kick_detect import scan_for_drawer_kicks
 from drivers.escpos.simulator import EscposDrawerSimulator, EscposSimulator
 from drivers.registry import DriverRegistry
 from drivers.serial_drawer.simulator import SerialDrawerSimulator
@@ -388,3 +390,30 @@ def test_no_sale_tokens_must_name_configured_tokens(tmp_path: Path) -> None:
     config.write_text("[drawers]\nmax_opens = 0\n")
     with pytest.raises(ConfigError, match=r"drawers\.max_opens"):
         load_config(config, DriverRegistry.builtin(), env={})
+
+
+# -- raw print jobs with a kick (the helpers issue 7 calls) ---------------------------------------------------------
+async def test_a_raw_job_kick_is_expected_and_audited(secured: RunningDaemon) -> None:
+    drawers = secured.daemon.drawers
+    assert drawers.drawers_on("printer-1") == ["drawer-1"]
+    assert drawers.drawers_on("scale-1") == []
+    job = b"\x1b@Change\n\x1bp\x00\x32\x32"
+    scan = scan_for_drawer_kicks(job)
+    who = Requester(token="front", origin="none", remote="127.0.0.1", operator="ana", reference="S-77")
+    record = await drawers.record_raw_job_kick("printer-1", who, scan, job_id="job-1", result="sent")
+    assert (record.action, record.result, record.device, record.token) == ("raw_job_kick", "sent", "drawer-1", "front")
+    assert record.detail == "raw print job job-1 on printer-1: pin 2 100 ms"
+
+    stream = await secured.events("topics=drawer.status,drawer.alert")
+    drawers.expect_raw_kick("printer-1", within_s=5.0)
+    await secured.sim("drawer-1", action="set", opened=True)  # the job's kick opened it
+    await stream.next("drawer.status", "drawer-1", lambda d: d == {"opened": True})
+    await secured.sim("drawer-1", action="set", opened=False)
+    await stream.next("drawer.status", "drawer-1", lambda d: d == {"opened": False})
+    assert not [e for e in stream.seen if e["topic"] == "drawer.alert"]
+    # The expectation covered one open: the next one is unexpected again.
+    await secured.sim("drawer-1", action="set", opened=True)
+    await stream.next("drawer.alert", "drawer-1", lambda d: d == {"alert": "opened_unexpectedly"})
+    records = await audit_until(secured, lambda rs: len(rs) == 2)
+    assert [r["result"] for r in records] == ["sent", "opened_unexpectedly"]
+    assert (await secured.get("/api/v1/audit/verify")).body["ok"] is True

@@ -227,6 +227,18 @@ async def test_a_serial_written_the_way_udev_writes_it_matches(bus: FakeUsbBus) 
         await simulator.stop()
 
 
+async def test_a_device_without_access_rights_is_named_with_the_reason(
+    printer: tuple[FakeUsbPrinter, EscposSimulator],
+) -> None:
+    device, _ = printer
+    device.permitted = False
+    with pytest.raises(TransportClosed, match=r"cannot open USB device 04b8:0e15: Access denied"):
+        await opened()
+    with pytest.raises(TransportClosed, match=r"could not read the serial of bus 1 address \d+: .*Access denied"):
+        await opened(serial="SIM0001")
+    assert not usb_threads() or await until(lambda: not usb_threads()) is None
+
+
 def test_settings_describe_the_device_and_refuse_bad_values() -> None:
     transport = make_transport(settings(serial="X1", usb_port="3-1.4"))
     assert transport.describe() == {
