@@ -82,15 +82,16 @@ async def open_drawer(call: Call) -> DrawerOpenResponse:
     body: DrawerOpenRequest = call.body
     principal = principal_of(call.request)
     who = _requester(call.request, principal.name if principal else None, body.model_dump())
+    # From here on the drawer service records the outcome itself, whatever it is (a failed audit write included:
+    # that must not turn into a "refused" record).
+    call.request[AUDITED] = True
     try:
         outcome = await daemon_of(call).drawers.open(drawer.ctx.device_id, who)
     except DrawerRefused as err:
-        call.request[AUDITED] = True
         extra: dict[str, object] = {"audit_id": err.audit_id}
         if err.retry_after_s is not None:
             extra["retry_after_s"] = round(err.retry_after_s, 1)
         raise ApiError(err.code, str(err), **extra) from err
-    call.request[AUDITED] = True
     record = outcome.record
     if outcome.error is not None:
         problem = from_posd_error(outcome.error)

@@ -74,9 +74,8 @@ def job_model(record: JobRecord) -> Job:
 
 def _render_problem(err: ValueError) -> ApiError:
     code = getattr(err, "code", "invalid_document")
-    return ApiError(
-        code if code in ("invalid_document", "image_too_large", "unencodable_text") else "invalid_document", str(err)
-    )
+    known = ("invalid_document", "image_too_large", "unencodable_text", "not_supported")
+    return ApiError(code if code in known else "invalid_document", str(err))
 
 
 async def submit_job(call: Call) -> web.Response:

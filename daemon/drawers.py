@@ -176,6 +176,10 @@ class DrawerService:
             result, detail, error = "expired", f"{err}; not sent, never will be", err
         except PosdError as err:
             result, detail, error = "failed", f"{type(err).__name__}: {err}; the kick is not retried", err
+        except Exception as err:  # a driver bug: still on record, since the kick may have gone out
+            _LOGGER.exception("%s: open failed", device_id)
+            result, detail = "failed", f"{type(err).__name__}: {err}; the kick is not retried"
+            error = DeviceError(f"the drawer driver failed: {type(err).__name__}")
         except asyncio.CancelledError:
             # The daemon is stopping mid-kick: the kick may have gone out. Record that, then stop.
             await asyncio.shield(self._record(device_id, who, "failed", "interrupted; the kick may have been sent"))

@@ -105,7 +105,6 @@ class SensedDrawer(CashDrawer):
         commanded = opened and asyncio.get_running_loop().time() <= self._expect_open_until
         if opened:
             self._expect_open_until = 0.0  # one kick explains one open
-        if opened:
             self._opened_at = time.monotonic()
             self._arm_alert()
         else:

@@ -120,10 +120,13 @@ def bars(symbology: str, payload: bytes) -> tuple[str, str] | None:
         return None
 
 
+_LIBRARY_OPTIONS: dict[str, dict[str, object]] = {"code39": {"add_checksum": False}, "itf": {"narrow": 1, "wide": 3}}
+
+
 @functools.lru_cache(maxsize=256)
 def _pattern(name: str, text: str) -> str:
     # CODE39 without the optional check character (printers add none); ITF wide bars three modules wide.
-    options: dict[str, object] = {"code39": {"add_checksum": False}, "itf": {"narrow": 1, "wide": 3}}.get(name, {})
+    options = _LIBRARY_OPTIONS.get(name, {})
     symbol = barcode.get_barcode_class(name)(text, **options)
     pattern: str = "".join(symbol.build())
     return pattern

@@ -77,6 +77,45 @@ async def test_paper_end_reaches_printer_status_without_a_poll(
     assert opened["data"] == {"online": False, "paper": "near_end", "cover": "open"}
 
 
+class FallsSilent(EscposSimulator):
+    """The simulated printer, plus the fault ASB alone cannot see: it stops answering, link still up
+    (a serial printer switched off behind a USB-serial adapter)."""
+
+    silent = False
+
+    def send(self, data: bytes) -> None:
+        if not self.silent:
+            super().send(data)
+
+
+@pytest.fixture
+async def silent_printer() -> AsyncIterator[FallsSilent]:
+    simulator = FallsSilent("asb-printer", TcpEndpoint())
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+async def test_with_asb_a_printer_that_falls_silent_is_found_by_the_liveness_poll(
+    silent_printer: FallsSilent, start_daemon: StartDaemon
+) -> None:
+    port = silent_printer.transport_settings().model_dump()["port"]
+    config = f"""
+[[devices]]
+id = "asb-printer"
+driver = "escpos"
+transport = {{ type = "tcp", host = "127.0.0.1", port = {port} }}
+options = {{ status = "asb", liveness_poll_s = 0.1, reply_timeout_s = 0.2, status_poll_s = 30.0 }}
+"""
+    handle = await start_daemon(config, simulate=False)
+    events = await handle.events("topics=device.state")
+    await handle.wait_state(events, "asb-printer", "ready")
+    await until(lambda: silent_printer.paper_out.asb_items == 0x0F)
+    silent_printer.silent = True
+    offline = await events.next("device.state", "asb-printer", lambda d: d["state"] == "offline")
+    assert "does not answer status requests" in offline["data"]["reason"]
+
+
 async def test_poll_mode_never_enables_asb(tcp_printer: EscposSimulator, start_daemon: StartDaemon) -> None:
     handle = await start_asb_daemon(start_daemon, tcp_printer, "poll")
     events = await handle.events("topics=device.state")

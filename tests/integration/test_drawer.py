@@ -16,6 +16,7 @@ import pytest
 from daemon.config import load_config
 from daemon.drawers import Requester
 from drivers.errors import ConfigError
+from drivers.escpos.driver import EscposPrinter
 from drivers.escpos.kick_detect import scan_for_drawer_kicks
 from drivers.escpos.simulator import EscposDrawerSimulator, EscposSimulator
 from drivers.registry import DriverRegistry
@@ -303,6 +304,23 @@ async def test_a_kick_while_the_printer_is_unplugged_expires_and_is_never_sent_l
 
     await handle.sim("printer-9", action="plug")
     await handle.wait_state(states, "drawer-9", "ready")
+    assert (await handle.post("/api/v1/devices/printer-9/health", {"level": "external"})).body["ok"] is True
+    assert "posd test print" in printer.paper_out.lines
+    assert printer.kicks == 0
+    assert b"\x1bp" not in printer.received
+
+
+async def test_a_kick_while_the_printer_is_busy_expires_and_is_never_sent_later(
+    start_daemon: StartDaemon, tmp_path: Path
+) -> None:
+    handle, printer = await rig(start_daemon, tmp_path, "kick_expiry_s = 0.4")
+    driver = handle.daemon.manager.get("printer-9").driver
+    assert isinstance(driver, EscposPrinter)
+    # A long job holds the printer's I/O lock while its bytes go out; hold it the same way, past the expiry.
+    async with driver._io_lock:
+        expired = await handle.post("/api/v1/drawers/drawer-9/open", {"reason": "sale"})
+    assert (expired.status, expired.body["code"]) == (503, "drawer_kick_expired")
+    assert "busy" in expired.body["detail"]
     assert (await handle.post("/api/v1/devices/printer-9/health", {"level": "external"})).body["ok"] is True
     assert "posd test print" in printer.paper_out.lines
     assert printer.kicks == 0

@@ -234,9 +234,10 @@ async def test_a_device_without_access_rights_is_named_with_the_reason(
     device.permitted = False
     with pytest.raises(TransportClosed, match=r"cannot open USB device 04b8:0e15: Access denied"):
         await opened()
-    with pytest.raises(TransportClosed, match=r"could not read the serial of bus 1 address \d+: .*Access denied"):
+    # pyusb reports the failed string-descriptor read as "no langid (permission issue, …)".
+    with pytest.raises(TransportClosed, match=r"could not read the serial of bus 1 address \d+: .*permission issue"):
         await opened(serial="SIM0001")
-    assert not usb_threads() or await until(lambda: not usb_threads()) is None
+    await until(lambda: not usb_threads())  # a failed open leaves no executor threads behind
 
 
 def test_settings_describe_the_device_and_refuse_bad_values() -> None:
