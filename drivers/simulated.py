@@ -18,7 +18,12 @@ class SimulatedDevice:
 
 #: Order matters: a device reached through another (the drawer) comes after it.
 SIMULATED_DEVICES: tuple[SimulatedDevice, ...] = (
-    SimulatedDevice("printer-1", "escpos", "Simulated receipt printer (TCP 9100)", {"profile": SIMULATED_PROFILE_NAME}),
+    SimulatedDevice(
+        "printer-1",
+        "escpos",
+        "Simulated receipt printer (TCP 9100)",
+        {"profile": SIMULATED_PROFILE_NAME, "status": "asb"},
+    ),
     SimulatedDevice("drawer-1", "escpos-drawer", "Simulated cash drawer on printer-1"),
     SimulatedDevice("scanner-1", "serial-scanner", "Simulated serial scanner"),
     SimulatedDevice("scale-1", "toledo-8217", "Simulated Toledo 8217 scale"),
