@@ -60,7 +60,7 @@ def drawer_of(call: Call) -> CashDrawer:
     return driver
 
 
-def _requester(request: web.Request, token: str | None, body: dict[str, object] | None) -> Requester:
+def requester_of(request: web.Request, token: str | None, body: dict[str, object] | None) -> Requester:
     def text(name: str) -> str | None:
         value = (body or {}).get(name)
         return value if isinstance(value, str) else None
@@ -81,7 +81,7 @@ async def open_drawer(call: Call) -> DrawerOpenResponse:
     drawer = drawer_of(call)
     body: DrawerOpenRequest = call.body
     principal = principal_of(call.request)
-    who = _requester(call.request, principal.name if principal else None, body.model_dump())
+    who = requester_of(call.request, principal.name if principal else None, body.model_dump())
     # From here on the drawer service records the outcome itself, whatever it is (a failed audit write included:
     # that must not turn into a "refused" record).
     call.request[AUDITED] = True
@@ -127,7 +127,7 @@ async def audit_refused_open(request: web.Request, params: dict[str, str], error
             body = parsed if isinstance(parsed, dict) else None
         except (ValueError, UnicodeDecodeError, web.HTTPException):
             body = None
-    who = _requester(request, principal.name if principal else None, body)
+    who = requester_of(request, principal.name if principal else None, body)
     detail = error.detail if request.method == "POST" else f"{error.detail} ({request.method} request)"
     await daemon.drawers.record_refusal(device_id, who, error.code, detail)
 

@@ -8,6 +8,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import Base64Bytes, BaseModel, ConfigDict, Field, model_validator
 
+from api.drawers import requester_of
 from api.endpoints import Call, Endpoint
 from api.guard import principal_of
 from api.problems import ApiError
@@ -86,9 +87,22 @@ async def submit_job(call: Call) -> web.Response:
     principal = principal_of(call.request)
     assert principal is not None  # the endpoint needs the print scope
     kind, payload = body.kind_and_payload()
+    daemon = daemon_of(call)
+    printer_id = call.match("id")
+    if kind == "raw":
+        # A raw job that would fire the cash drawer is a drawer open: it needs the drawer scope and is audited.
+        kicks = daemon.printing.printer(printer_id)[1].drawer_kicks(payload)
+        if kicks is not None and not principal.allows("drawer"):
+            who = requester_of(call.request, principal.name, None)
+            await daemon.drawers.record_raw_job_kick(printer_id, who, kicks, "(refused, not queued)", "refused")
+            raise ApiError(
+                "insufficient_scope",
+                "this raw job contains a drawer kick: it needs the drawer scope",
+                required_scope="drawer",
+            )
     try:
-        job, created = await daemon_of(call).printing.submit(
-            call.match("id"), kind, payload, client=principal.name, idempotency_key=key
+        job, created = await daemon.printing.submit(
+            printer_id, kind, payload, client=principal.name, idempotency_key=key
         )
     except IdempotencyConflict as err:
         raise ApiError("idempotency_key_reused", str(err), job_id=err.existing.id) from err

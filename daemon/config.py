@@ -94,6 +94,12 @@ class PrintingConfig(_Strict):
         False, description="Refuse documents with characters the printer cannot print (else print a replacement)."
     )
     replacement: str = Field("?", min_length=1, max_length=1, description="Printed for characters the printer lacks.")
+    raw_kick_expiry_s: float = Field(
+        5.0,
+        gt=0,
+        description="A drawer kick inside a raw job fires only on the job's first attempt within this long of its "
+        "acceptance; a held, late or reprinted job goes out with its kick removed (kicks are at-most-once).",
+    )
 
 
 class HotplugConfig(_Strict):

@@ -25,7 +25,6 @@ from daemon.manager import DeviceManager
 from drivers.base import CashDrawer
 from drivers.drawers import KickExpired, SensedDrawer
 from drivers.errors import DeviceError, PosdError
-from drivers.escpos.kick_detect import DrawerKickScan
 from drivers.models import DeviceKind
 from drivers.transports import PeerSettings
 
@@ -212,13 +211,14 @@ class DrawerService:
                 driver.expect_open(within_s)
 
     async def record_raw_job_kick(
-        self, printer_id: str, who: Requester, scan: DrawerKickScan, job_id: str, result: AuditResult
+        self, printer_id: str, who: Requester, kicks: str, job_id: str, result: AuditResult
     ) -> AuditRecord:
-        """Audit a raw print job that contains a drawer kick (``scan`` from ``scan_for_drawer_kicks``).
+        """Audit a raw print job that contains a drawer kick (``kicks``: the printer driver's description).
 
-        ``result``: ``refused`` (no drawer scope), ``sent`` (the job's bytes went out), ``failed``.
+        ``result``: ``refused`` (no drawer scope), ``sent`` (the kick went out with the job), ``expired`` (the
+        job went out late — held, reprinted — with its kick removed), ``failed``.
         """
-        pulses = ", ".join(f"pin {p.pin} {p.on_ms} ms" for p in scan.pulses) or "kick bytes inside other data"
+        pulses = kicks
         return await self.audit.record(
             action="raw_job_kick",
             result=result,

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from pathlib import Path
 from typing import Literal
 
 from daemon.config import PrintingConfig
+from daemon.drawers import DrawerService, Requester
 from daemon.events import EventBus
 from daemon.journal import IdempotencyConflict, JobRecord, JobState, Journal
 from daemon.manager import DeviceManager, ManagedDevice
@@ -43,8 +45,18 @@ class JobNotFound(PosdError):
 
 
 class PrintService:
-    def __init__(self, journal_path: Path, manager: DeviceManager, bus: EventBus, config: PrintingConfig) -> None:
+    def __init__(
+        self,
+        journal_path: Path,
+        manager: DeviceManager,
+        bus: EventBus,
+        config: PrintingConfig,
+        drawers: DrawerService | None = None,
+    ) -> None:
         self.journal = Journal(journal_path, config.retention_h)
+        self._drawers = drawers
+        self._delayed: set[str] = set()
+        """Jobs that were held at least once: a drawer kick inside them may no longer fire."""
         self._manager = manager
         self._bus = bus
         self._config = config
@@ -181,6 +193,7 @@ class PrintService:
         return "offline"
 
     async def _hold(self, job: JobRecord, reason: str, *, copy: bool | None = None) -> JobRecord:
+        self._delayed.add(job.id)
         if job.state is JobState.HELD and job.reason == reason and (copy is None or copy == job.copy):
             return job
         job = await self.journal.set_state(job, JobState.HELD, reason, copy=copy)
@@ -212,6 +225,7 @@ class PrintService:
                 data = driver.render_job(
                     job.kind, job.payload, copy=job.copy, strict=False, replacement=self._config.replacement
                 )
+            data, kick_result = self._drawer_kick_policy(device, driver, job, data)
             queue[0] = job = await self.journal.set_state(job, JobState.SENDING, copy=job.copy)
             self._publish(job)
             try:
@@ -226,7 +240,38 @@ class PrintService:
                 continue
             queue.popleft()
             self._rendered.pop(job.id, None)
+            self._delayed.discard(job.id)
             self._publish(await self.journal.set_state(job, JobState.DONE))
+            if kick_result is not None:
+                await self._audit_raw_kick(device, driver, job, kick_result)
+
+    def _drawer_kick_policy(
+        self, device: ManagedDevice, driver: ReceiptPrinter, job: JobRecord, data: bytes
+    ) -> tuple[bytes, Literal["sent", "expired"] | None]:
+        """Kicks are at-most-once and prompt: a raw job's kick fires only on its first, timely attempt."""
+        if job.kind != "raw" or driver.drawer_kicks(job.payload) is None:
+            return data, None
+        late = time.time() - job.created > self._config.raw_kick_expiry_s
+        if job.copy or late or job.id in self._delayed:
+            return driver.without_drawer_kicks(data), "expired"
+        if self._drawers is not None:
+            self._drawers.expect_raw_kick(device.device_id, within_s=self._config.raw_kick_expiry_s)
+        return data, "sent"
+
+    async def _audit_raw_kick(
+        self, device: ManagedDevice, driver: ReceiptPrinter, job: JobRecord, result: Literal["sent", "expired"]
+    ) -> None:
+        if self._drawers is None:
+            return
+        kicks = driver.drawer_kicks(job.payload) or ""
+        if result == "expired":
+            kicks += " (removed: the job went out late, after a hold or as a reprint)"
+        try:
+            await self._drawers.record_raw_job_kick(
+                device.device_id, Requester(token=job.client), kicks, job.id, result
+            )
+        except Exception:
+            _LOGGER.critical("could not audit the drawer kick of raw job %s on %s (%s)", job.id, job.printer, result)
 
     async def _purge_loop(self) -> None:
         while True:

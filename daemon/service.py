@@ -57,9 +57,11 @@ class Daemon:
         self._db = Database(self.state_dir / "state.db", STATISTICS_SCHEMA)
         self.statistics = StatisticsStore(self._db)
         self.manager = DeviceManager(self.bus, self.statistics, self.config.supervisor)
-        self.printing = PrintService(self.state_dir / "jobs.db", self.manager, self.bus, self.config.printing)
         self.audit = AuditLog(self.state_dir / AUDIT_DB)
         self.drawers = DrawerService(self.audit, self.manager, self.config.drawers)
+        self.printing = PrintService(
+            self.state_dir / "jobs.db", self.manager, self.bus, self.config.printing, drawers=self.drawers
+        )
         self.hotplug: Hotplug | None = None
         self._hotplug_source = hotplug_source  # None: udev's netlink monitor
         self.started_monotonic = time.monotonic()

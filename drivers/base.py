@@ -127,6 +127,14 @@ class ReceiptPrinter(Driver):
         ``copy`` marks a reprint visibly. Raises ValueError subclasses with a ``code`` on bad input.
         """
 
+    def drawer_kicks(self, data: bytes) -> str | None:
+        """A description of the drawer kicks in raw ``data`` (None if there are none), for scope and audit."""
+        return None
+
+    def without_drawer_kicks(self, data: bytes) -> bytes:
+        """``data`` with its drawer kicks made harmless (a kick that may no longer fire)."""
+        return data
+
     @abc.abstractmethod
     def preview_png(self, data: bytes) -> bytes:
         """A picture of what ``data`` (from :meth:`render_job`) prints on this printer. CPU-heavy: run it off the loop."""

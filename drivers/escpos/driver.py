@@ -30,6 +30,7 @@ from drivers.escpos.codec import (
     status_request,
 )
 from drivers.escpos.document import Document
+from drivers.escpos.kick_detect import describe_drawer_kicks, neutralize_drawer_kicks
 from drivers.escpos.paper import preview_png
 from drivers.escpos.profile import DEFAULT_PROFILE_NAME, PrinterProfile, ProfileOverrides, get_profile
 from drivers.escpos.render import render_document, render_image, render_raw
@@ -225,6 +226,12 @@ class EscposPrinter(ReceiptPrinter):
             return render_image(payload, self.profile, copy=copy)
         document = Document.model_validate_json(payload)
         return render_document(document, self.profile, copy=copy, strict=strict, replacement=replacement)
+
+    def drawer_kicks(self, data: bytes) -> str | None:
+        return describe_drawer_kicks(data)
+
+    def without_drawer_kicks(self, data: bytes) -> bytes:
+        return neutralize_drawer_kicks(data)
 
     def preview_png(self, data: bytes) -> bytes:
         # The same interpreter as the simulated printer, so the preview is what the paper shows.

@@ -21,7 +21,15 @@ from dataclasses import dataclass
 
 from drivers.escpos.interpreter import DrawerPulse, EscposInterpreter
 
-__all__ = ["DrawerKickScan", "DrawerPulse", "contains_kick_bytes", "find_drawer_kicks", "scan_for_drawer_kicks"]
+__all__ = [
+    "DrawerKickScan",
+    "DrawerPulse",
+    "contains_kick_bytes",
+    "describe_drawer_kicks",
+    "find_drawer_kicks",
+    "neutralize_drawer_kicks",
+    "scan_for_drawer_kicks",
+]
 
 # ESC p m (m = 0, 1, '0', '1') and DLE DC4 1 m (m = 0, 1).
 _KICK_BYTES = re.compile(rb"\x1bp[\x00\x01\x30\x31]|\x10\x14\x01[\x00\x01]")
@@ -51,3 +59,24 @@ class DrawerKickScan:
 
 def scan_for_drawer_kicks(data: bytes) -> DrawerKickScan:
     return DrawerKickScan(pulses=tuple(find_drawer_kicks(data)), suspect=contains_kick_bytes(data))
+
+
+def describe_drawer_kicks(data: bytes) -> str | None:
+    """For the audit record: the kicks ``data`` would fire, or None when it has none."""
+    scan = scan_for_drawer_kicks(data)
+    if not scan.needs_drawer_scope:
+        return None
+    return ", ".join(f"pin {p.pin} {p.on_ms} ms" for p in scan.pulses) or "kick bytes inside other data"
+
+
+# The whole commands: ESC p m t1 t2 and DLE DC4 1 m t (five bytes each).
+_KICK_COMMANDS = re.compile(rb"\x1bp[\x00\x01\x30\x31]..|\x10\x14\x01[\x00\x01].", re.DOTALL)
+
+
+def neutralize_drawer_kicks(data: bytes) -> bytes:
+    """``data`` with every kick command overwritten by NULs, which a printer ignores as commands.
+
+    Lengths never change, so image and command data around a kick keep their meaning (inside an image
+    the cost is five white bytes).
+    """
+    return _KICK_COMMANDS.sub(lambda match: b"\x00" * len(match.group()), data)

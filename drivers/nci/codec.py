@@ -9,7 +9,9 @@ Every reply is one message ending in ETX, made of LF … CR lines::
          LF ?  CR ETX                           unrecognized command
     Adam W → LF <p>w1…w6<dp>w7 kg CR LF H1H2H3 CR ETX; ``^^^^^^`` over, ``______`` under, ``------`` zero error
 
-Status bytes (two to four, ``S`` before them on some scales) have bits 4–5 set (``0``–``?``):
+The weight field has a fixed width — NCI six characters with the point (five digits without), Adam
+seven digits plus the point — and other widths are refused: without a checksum, the width is what tells
+a complete field from one that lost a digit. Status bytes (two to four, ``S`` before them on some scales) have bits 4–5 set (``0``–``?``):
 byte 1 bit 0 motion, bit 1 at zero, bits 2–3 RAM/EEPROM error; byte 2 bit 0 under capacity (below zero),
 bit 1 over capacity, bits 2–3 ROM error / faulty calibration; byte 3 bit 3 initial zero error.
 Sources: Mettler Toledo DIVA service manual (ECR protocol), Avery Weigh-Tronix 7821 and NCI 7800 manuals,
@@ -116,6 +118,10 @@ def parse_weight(line: bytes) -> NciWeight | None:
     mark = field[:1]
     if mark in (b"^", b"_", b"-"):
         return NciWeight(None, unit, over=mark == b"^", under=mark == b"_", zero_error=mark == b"-")
+    # Fixed widths (NCI: six characters with the point, five digits without; Adam: eight / seven), so a
+    # field that lost a character is refused instead of read as another weight.
+    if len(field) not in ((6, 8) if b"." in field else (5, 7)):
+        return None
     value = decimal_from_text(sign + field)
     return NciWeight(value, unit) if value is not None else None
 

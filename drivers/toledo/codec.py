@@ -1,9 +1,10 @@
 """Sans-I/O codec for Mettler Toledo 8213/8217-style scales ("SCP": W, Z, T, C commands).
 
-Replies: ``STX WW.WWW CR`` (kg, 3 decimals) or ``STX 0WW.WW CR`` / ``STX WW.WW CR`` (lb, 2 decimals; the
-DIVA manual shows the five-character form), optional trailing ``N`` (net); when the scale cannot give a
-weight: ``STX ? <status> CR`` with the status bits below. Parity (bit 7) is masked off, so 7E1 lines read
-right whatever the port's data bits are.
+Replies: ``STX WW.WWW CR`` (kg, 3 decimals) or ``STX 0WW.WW CR`` (lb, 2 decimals), optional trailing
+``N`` (net); when the scale cannot give a weight: ``STX ? <status> CR`` with the status bits below.
+Parity (bit 7) is masked off, so 7E1 lines read right whatever the port's data bits are. (The DIVA manual
+also shows a five-character ``WW.WW`` pound field; it is not accepted: a kg frame that lost its last digit
+would read as one, a wrong weight.)
 """
 
 from __future__ import annotations
@@ -77,10 +78,10 @@ def parse_payload(payload: bytes) -> Reply | BadFrame:
         return StatusReply(payload[1] & 0x3F)
     net = payload.endswith(b"N")
     digits = payload[:-1] if net else payload
-    if len(digits) not in (5, 6) or digits.count(b".") != 1 or not digits.replace(b".", b"").isdigit():
+    if len(digits) != 6 or digits.count(b".") != 1 or not digits.replace(b".", b"").isdigit():
         return BadFrame("bad weight frame", payload)
     decimals = len(digits) - digits.index(b".") - 1
-    if decimals not in (2, 3) or (len(digits) == 5 and decimals != 2):
+    if decimals not in (2, 3):
         return BadFrame("unexpected decimal position", payload)
     try:
         value = Decimal(digits.decode())

@@ -10,7 +10,8 @@ The POS sends ENQ (05). The scale answers in the protocol it is set to:
 
 Filizola scales answer ENQ with the same ``STX ddddd ETX`` frame (the C&F C6MT model ends it with CR),
 so :class:`PrixDecoder` with ``variant="BC"`` is their decoder too. Source: ACBr (ACBrBALToledo.pas,
-ACBrBALFilizola.pas). B/C payloads with a decimal separator (``1.235``, ``01,235``) are read as written.
+ACBrBALFilizola.pas). Unlike ACBr, payload widths are strict — five digits, or ``NN.NNN`` / ``NN,NNN`` —
+because B and C have no checksum and a payload that lost a digit would otherwise read as another weight.
 """
 
 from __future__ import annotations
@@ -76,9 +77,11 @@ def parse_bc(payload: bytes, terminator: int) -> PrixWeight | BadFrame:
     text = payload.strip(b" ")
     if text and text.count(text[:1]) == len(text) and text[0] in MARKERS:
         return PrixWeight(None, MARKERS[text[0]], protocol)
-    if text.isdigit() and len(text) in (5, 6):
+    # Fixed widths only: five digits, or six characters with three decimals. There is no checksum, and a
+    # payload that lost a digit must not read as a smaller weight.
+    if text.isdigit() and len(text) == 5:
         value = decimal_from_digits(text, 3)
-    elif 4 <= len(text) <= MAX_PAYLOAD and (text.count(b".") + text.count(b",")) == 1:
+    elif len(text) == 6 and text[2:3] in (b".", b","):
         value = decimal_from_text(text, comma=True)
     else:
         value = None

@@ -168,7 +168,9 @@ def nci_frame(seed: Seed) -> Frame:
     units = seed.take(100000)
     polarity = seed.pick([b"", b" ", b"-"])  # NCI writes none; Adam a space or a minus
     negative = polarity == b"-" and units > 0
-    frame = b"\n" + polarity + str(dec(units, decimals)).encode() + unit.encode() + b"\r\n" + prefix + status
+    width = 6 if polarity == b"" else 8  # NCI: six characters with the point; Adam: seven digits and the point
+    field = f"{dec(units, decimals):0{width}.{decimals}f}".encode()
+    frame = b"\n" + polarity + field + unit.encode() + b"\r\n" + prefix + status
     reading = ScaleReading(
         value=dec(units, decimals, negative), unit=unit.lower(), motion=motion, under_zero=under, over_capacity=over
     )

@@ -63,6 +63,8 @@ def test_unrecognized_command_and_flagless_status_are_not_readings() -> None:
         b"\n01.2X5KG\r\n00\r\x03",  # corrupted digit
         b"\n01.235KG\r\n0\r\x03",  # one status byte
         b"\n01.235KG\r\nAB\r\x03",  # status bytes without bits 4-5
+        b"\n01.23KG\r\n00\r\x03",  # a digit short (no checksum: the width is the check)
+        b"\n 001.235kg\r\n000\r\x03",  # an Adam field a digit short
         b"\n01.235KG\r\x03",  # weight without status
     ],
 )

@@ -29,7 +29,7 @@ KG = "kg"
         (b"\x02IIIII\x03", ScaleReading(value=None, unit=KG, motion=True)),
         (b"\x02NNNNN\x03", ScaleReading(value=None, unit=KG, under_zero=True)),
         (b"\x02SSSSS\r", ScaleReading(value=None, unit=KG, over_capacity=True)),
-        (b"\x021.235\x03", ScaleReading(value=Decimal("1.235"), unit=KG)),  # with a separator: as written
+        (b"\x0201.235\x03", ScaleReading(value=Decimal("1.235"), unit=KG)),  # with a separator: as written
         (b"\x0201,235\x03", ScaleReading(value=Decimal("1.235"), unit=KG)),
     ],
 )
@@ -37,7 +37,11 @@ def test_b_and_c_frames(frame: bytes, expected: ScaleReading, variant: Variant) 
     assert readings(frame, variant) == [expected]
 
 
-@pytest.mark.parametrize("payload", [b"12a45", b"1235", b"1234567", b"-1.235", b"IINII", b"", b"1.2.3"])
+@pytest.mark.parametrize(
+    "payload",
+    # Corrupt, or a digit short (1235, 1.235, 01,23) or long (123456): never read as another weight.
+    [b"12a45", b"1235", b"123456", b"1.235", b"01,23", b"-1.235", b"IINII", b"", b"1.2.3"],
+)
 def test_bad_b_payloads_are_dropped(payload: bytes) -> None:
     out = PrixDecoder("BC").feed(b"\x02" + payload + b"\x03" + b"\x0201235\x03")
     assert isinstance(out[0], BadFrame)

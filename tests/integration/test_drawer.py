@@ -17,7 +17,7 @@ from daemon.config import load_config
 from daemon.drawers import Requester
 from drivers.errors import ConfigError
 from drivers.escpos.driver import EscposPrinter
-from drivers.escpos.kick_detect import scan_for_drawer_kicks
+from drivers.escpos.kick_detect import describe_drawer_kicks
 from drivers.escpos.simulator import EscposDrawerSimulator, EscposSimulator
 from drivers.registry import DriverRegistry
 from drivers.serial_drawer.simulator import SerialDrawerSimulator
@@ -416,9 +416,10 @@ async def test_a_raw_job_kick_is_expected_and_audited(secured: RunningDaemon) ->
     assert drawers.drawers_on("printer-1") == ["drawer-1"]
     assert drawers.drawers_on("scale-1") == []
     job = b"\x1b@Change\n\x1bp\x00\x32\x32"
-    scan = scan_for_drawer_kicks(job)
+    kicks = describe_drawer_kicks(job)
+    assert kicks == "pin 2 100 ms"
     who = Requester(token="front", origin="none", remote="127.0.0.1", operator="ana", reference="S-77")
-    record = await drawers.record_raw_job_kick("printer-1", who, scan, job_id="job-1", result="sent")
+    record = await drawers.record_raw_job_kick("printer-1", who, kicks, job_id="job-1", result="sent")
     assert (record.action, record.result, record.device, record.token) == ("raw_job_kick", "sent", "drawer-1", "front")
     assert record.detail == "raw print job job-1 on printer-1: pin 2 100 ms"
 
