@@ -168,7 +168,8 @@ class ClientWriter:
         self._subscriber = subscriber
         self._frames = frames
         self._stall_timeout = stall_timeout
-        self._sending = False
+        # Busy until hello and the replay are out: a live event must never overtake them.
+        self._sending = True
         subscriber.deliver_now = self.deliver_now
 
     def deliver_now(self, event: Event) -> bool:
@@ -179,7 +180,6 @@ class ClientWriter:
         return True
 
     async def run(self, replay: list[bytes]) -> None:
-        self._sending = True
         try:
             for frame in replay:
                 await self._send(frame)

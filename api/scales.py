@@ -55,8 +55,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "Current weight; with stable=true waits for a stable reading",
         query=WeightQuery,
         response=schemas.WeightResponse,
-        errors=("device_not_found", "wrong_device_kind", "device_offline", "weight_not_stable"),
+        errors=("device_not_found", "wrong_device_kind", "device_offline", "weight_not_stable", "device_timeout"),
         tag="scales",
+        description="With stable=true only a stable reading measured after the request is returned (never one "
+        "in motion, even if it equals the final value); none within timeout_ms: 504 weight_not_stable. "
+        "With stable=false, the latest reading while it is fresh (else 504 device_timeout).",
     ),
     Endpoint(
         "POST",
@@ -65,7 +68,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "scale",
         "Zero the scale",
         response=schemas.Accepted,
-        errors=("not_supported", "device_offline", "device_busy"),
+        errors=("not_supported", "device_offline", "device_busy", "device_timeout", "protocol_error"),
         tag="scales",
     ),
     Endpoint(
@@ -75,7 +78,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "scale",
         "Tare the scale",
         response=schemas.Accepted,
-        errors=("not_supported", "device_offline", "device_busy"),
+        errors=("not_supported", "device_offline", "device_busy", "device_timeout", "protocol_error"),
         tag="scales",
     ),
 )

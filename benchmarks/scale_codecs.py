@@ -29,16 +29,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine_note, print_table, save_json  # noqa: E402
+from _common import machine_note, print_table, save_json
 
-from drivers.cas import codec as cas  # noqa: E402
-from drivers.hidscale import codec as hidscale  # noqa: E402
-from drivers.mtsics import codec as mtsics  # noqa: E402
-from drivers.nci import codec as nci  # noqa: E402
-from drivers.scale_codec import BadFrame, weight_from_reading  # noqa: E402
-from drivers.toledo import codec as scp  # noqa: E402
-from drivers.toledo import continuous, prix  # noqa: E402
-from drivers.urano import codec as urano  # noqa: E402
+from drivers.cas import codec as cas
+from drivers.hidscale import codec as hidscale
+from drivers.mtsics import codec as mtsics
+from drivers.nci import codec as nci
+from drivers.scale_codec import BadFrame, weight_from_reading
+from drivers.toledo import codec as scp
+from drivers.toledo import continuous, prix
+from drivers.urano import codec as urano
 
 TARGET = 50_000
 CHUNK = 64
@@ -173,7 +173,7 @@ def time_floor(case: Case, chunks: list[bytes]) -> float:
     for chunk in chunks:
         *frames, tail = (tail + chunk).split(terminator)
         for frame in frames:
-            int(len(frame))
+            len(frame)
     return time.perf_counter() - start
 
 

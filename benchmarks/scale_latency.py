@@ -35,7 +35,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+from _common import (
     HERE,
     PYTHON,
     READY_RE,
@@ -52,7 +52,7 @@ from _common import (  # noqa: E402
     wait_device_ready,
 )
 
-from drivers.toledo.continuous import encode_frame  # noqa: E402
+from drivers.toledo.continuous import encode_frame
 
 DEVICE = "scale-1"
 BYTE_S_9600 = 10 / 9600  # start + 8 data + stop bits per byte

@@ -148,3 +148,28 @@ async def test_stalled_websocket_client_is_cut_off_without_slowing_others(start_
                 break
     assert bus.subscriber_count == 1
     writer.close()
+
+
+async def test_hello_and_replay_come_first_even_while_events_pour_in(start_daemon: StartDaemon) -> None:
+    handle = await start_daemon(simulate=False)
+    bus = handle.daemon.bus
+    stop = asyncio.Event()
+
+    async def publish_continuously() -> None:
+        while not stop.is_set():
+            bus.publish("scanner.scan", "s1", {"data": "x"})
+            await asyncio.sleep(0)
+
+    publisher = asyncio.create_task(publish_continuously())
+    try:
+        for _ in range(20):
+            stream = await handle.events("topics=scanner.scan")
+            hello = stream.hello
+            assert hello["type"] == "hello", hello
+            events = [await stream.next("scanner.scan") for _ in range(5)]
+            # Every event after hello, none missing, none out of order.
+            assert [e["seq"] for e in events] == list(range(hello["seq"] + 1, hello["seq"] + 6))
+            await stream.close()
+    finally:
+        stop.set()
+        await publisher

@@ -324,6 +324,7 @@ async def test_storm_of_100_plug_unplug_cycles_leaks_no_tasks_or_fds(start_till:
         await scanner.start()
         till.replay.play(add)
         await until(lambda: till.state(NEWLAND_ID) == "ready")
+        gc.collect()  # what earlier tests left for the collector must not count either way
         fds_before = _open_fds()
         for cycle in range(100):
             await scanner.stop()
@@ -336,9 +337,10 @@ async def test_storm_of_100_plug_unplug_cycles_leaks_no_tasks_or_fds(start_till:
             except TimeoutError:
                 raise AssertionError(f"cycle {cycle}: {manager.get(NEWLAND_ID).describe()}") from None
         assert [d.device_id for d in manager.devices()] == [NEWLAND_ID]
+        gc.collect()
         fds_after = _open_fds()
-        # Same number of descriptors (numbers and pipe inodes may be reused differently).
-        assert len(fds_after) == len(fds_before), (
+        # No more descriptors than before (numbers and pipe inodes may be reused differently).
+        assert len(fds_after) <= len(fds_before), (
             sorted(set(fds_after.items()) - set(fds_before.items())),
             sorted(set(fds_before.items()) - set(fds_after.items())),
         )
