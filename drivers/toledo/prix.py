@@ -164,7 +164,9 @@ class PrixDecoder:
         del buffer[:position]
         return out
 
-    def _candidate(self, buffer: bytearray, start: int) -> tuple[PrixReply | BadFrame, int] | None:
+    def _candidate(  # noqa: PLR0911 - one exit per way a candidate can end
+        self, buffer: bytearray, start: int
+    ) -> tuple[PrixReply | BadFrame, int] | None:
         """The item at ``start`` and its length, or None until more bytes arrive."""
         available = len(buffer) - start
         bc_possible = False

@@ -27,7 +27,8 @@ def test_a_hand_worked_frame_decodes_exactly() -> None:
     frame = b"\x02\x2d\x30\x20" + b"001235" + b"000000" + b"\r\x29"
     reading = only(frame)
     assert reading == ScaleReading(value=Decimal("1.235"), unit="kg")
-    assert reading.value is not None and reading.value.as_tuple() == Decimal("1.235").as_tuple()
+    assert reading.value is not None
+    assert reading.value.as_tuple() == Decimal("1.235").as_tuple()
 
 
 def test_motion_bit() -> None:

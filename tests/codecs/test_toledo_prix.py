@@ -83,7 +83,8 @@ def test_a_frame_with_a_wrong_checksum_or_no_cr_is_dropped() -> None:
 
 def test_auto_tells_the_protocols_apart_in_one_stream() -> None:
     stream = b"\x0200500\x03" + a_frame(0x00, b"000750", 0x00) + b"\x0201000\r"
-    assert [r.value for r in readings(stream) if r is not None] == [Decimal("0.500"), Decimal("0.750"), Decimal("1.000")]
+    values = [r.value for r in readings(stream) if r is not None]
+    assert values == [Decimal("0.500"), Decimal("0.750"), Decimal("1.000")]
     items = PrixDecoder().feed(stream)
     assert [type(item) for item in items] == [PrixWeight, PrixAFrame, PrixWeight]
 

@@ -11,8 +11,8 @@ from drivers.urano.codec import UranoDecoder, UranoWeight, encode_reply, reading
 
 ESC = b"\x1b"
 #: The reply ACBrBALUrano.pas quotes (1B written out as ESC there).
-CAPTURED = ESC + b"T1" + ESC + b"A13" + ESC + b"N0" + ESC + b"S2" + ESC + b"D4" + ESC + b"Q193" + ESC + b"B * PESO: 5,10kg"
-CAPTURED += ESC + b"E" + ESC + b"P01"
+CAPTURED = ESC + b"T1" + ESC + b"A13" + ESC + b"N0" + ESC + b"S2" + ESC + b"D4" + ESC + b"Q193"
+CAPTURED += ESC + b"B * PESO: 5,10kg" + ESC + b"E" + ESC + b"P01"
 
 
 def readings(data: bytes) -> list[ScaleReading]:
@@ -22,7 +22,8 @@ def readings(data: bytes) -> list[ScaleReading]:
 def test_the_captured_reply() -> None:
     (reading,) = readings(CAPTURED)
     assert reading == ScaleReading(value=Decimal("5.10"), unit="kg")
-    assert reading.value is not None and reading.value.as_tuple() == Decimal("5.10").as_tuple()
+    assert reading.value is not None
+    assert reading.value.as_tuple() == Decimal("5.10").as_tuple()
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,8 @@ async def start_rig(
         # Tests poll fast (a till polls every 0.1 s); it only shortens the waits, the protocol is the same.
         options = ", ".join(part for part in (options, "poll_interval_s = 0.02") if part)
     sim_class = simulator or spec.simulator
-    assert sim_class is not None and issubclass(sim_class, ScaleSimulator)
+    assert sim_class is not None
+    assert issubclass(sim_class, ScaleSimulator)
     sim = sim_class.create(DEVICE, SimEnvironment(sim_dir))
     assert isinstance(sim, ScaleSimulator)
     await sim.start()

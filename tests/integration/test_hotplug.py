@@ -12,6 +12,7 @@ was reconnected by the hot-plug event, not by a retry timer.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass

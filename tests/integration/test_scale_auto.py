@@ -32,7 +32,8 @@ FOUND = {
 
 def simulator_of(driver: str) -> type[ScaleSimulator]:
     spec = DriverRegistry.builtin().find(driver)
-    assert spec is not None and spec.simulator is not None
+    assert spec is not None
+    assert spec.simulator is not None
     assert issubclass(spec.simulator, ScaleSimulator)
     return spec.simulator
 
