@@ -9,11 +9,14 @@ Every reply is one message ending in ETX, made of LF … CR lines::
          LF ?  CR ETX                           unrecognized command
     Adam W → LF <p>w1…w6<dp>w7 kg CR LF H1H2H3 CR ETX; ``^^^^^^`` over, ``______`` under, ``------`` zero error
 
-The weight field has a fixed width — NCI six characters with the point (five digits without), Adam
-seven digits plus the point — and other widths are refused: without a checksum, the width is what tells
-a complete field from one that lost a digit. Status bytes (two to four, ``S`` before them on some
-scales) have bits 4–5 set (``0``–``?``): byte 1 bit 0 motion, bit 1 at zero, bits 2–3 RAM/EEPROM error; byte 2 bit 0 under capacity (below zero),
-bit 1 over capacity, bits 2–3 ROM error / faulty calibration; byte 3 bit 3 initial zero error.
+The weight field has a fixed width — NCI six characters with the point (five digits without), Adam seven
+digits plus the point — and other widths are refused: without a checksum, the width is what tells a
+complete field from one that lost a digit. Status bytes (two to four, ``S`` before them on some scales)
+have bits 4–5 set (``0``–``?``): byte 1 bit 0 motion, bit 1 at zero, bits 2–3 RAM/EEPROM error; byte 2
+bit 0 under capacity (below zero), bit 1 over capacity, bits 2–3 ROM error / faulty calibration; byte 3
+bit 3 initial zero error. Adam's H1H2H3 are read the same way (unverified: the MDW manual's bit table was
+not at hand; the message shape and the byte pattern match).
+
 Sources: Mettler Toledo DIVA service manual (ECR protocol), Avery Weigh-Tronix 7821 and NCI 7800 manuals,
 Fairbanks PC2250 (status nibbles), Adam MDW manual §8.5.3, CAS firmware (ECR type 4). Parity is masked.
 """

@@ -113,7 +113,7 @@ def parse_a(frame: bytes) -> PrixAFrame | BadFrame:
 #: What a B/C payload is made of (digits, separators, spaces, the I/N/S markers).
 _PAYLOAD = frozenset(b"0123456789 .,INS")
 #: Positions of a protocol A frame that hold digits (weight, total price, unit price).
-_A_DIGITS = (*range(2, 8), *range(9, 15), *range(15, 21))
+_A_DIGITS: tuple[int, ...] = (*range(2, 8), *range(9, 15), *range(15, 21))
 
 
 def a_mismatch(head: bytes) -> int | None:
