@@ -331,6 +331,8 @@ def resolve_device(
     if spec is None:
         known = ", ".join(registry.names())
         raise ConfigError(f"{where}.driver: unknown driver {device.driver!r} (known: {known})")
+    # Line settings the configuration leaves out come from the device's own defaults (e.g. 7E1 scales).
+    device = device.model_copy(update={"transport": spec.apply_serial_defaults(device.transport)})
     try:
         options = spec.driver.Options.model_validate(device.options)
     except ValidationError as err:

@@ -137,7 +137,10 @@ class ReceiptPrinter(Driver):
 
     @abc.abstractmethod
     def preview_png(self, data: bytes) -> bytes:
-        """A picture of what ``data`` (from :meth:`render_job`) prints on this printer. CPU-heavy: run it off the loop."""
+        """A picture of what ``data`` (from :meth:`render_job`) prints on this printer.
+
+        CPU-heavy: run it off the event loop.
+        """
 
     @abc.abstractmethod
     async def print_bytes(self, data: bytes, *, check_ready: bool = False) -> None:

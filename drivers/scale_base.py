@@ -139,6 +139,8 @@ class ScaleDriver(Scale, Generic[Item]):
         self._transport: Transport | None = None
         self._decoder: ScaleDecoder[Item] = self.new_decoder()
         self._skipped_seen = 0
+        self._log_until = 0.0
+        self._unlogged = 0
 
     # -- what a protocol provides ------------------------------------------------------------------
     @abc.abstractmethod
@@ -176,19 +178,29 @@ class ScaleDriver(Scale, Generic[Item]):
             self._changed.notify()  # waiting reads see the device gone at once
 
     def decode(self, data: bytes) -> list[Item]:
-        """Feed the decoder; log and count what it had to drop, return the good items."""
+        """Feed the decoder; count and log what it had to drop, return the good items."""
         items: list[Item] = []
         for item in self._decoder.feed(data):
             if isinstance(item, BadFrame):
                 self.ctx.stats.increment("CommunicationErrorCount")
-                _LOGGER.warning("%s: dropped %s: %r", self.ctx.device_id, item.reason, item.data[:64])
+                self._log_dropped(f"{item.reason}: {item.data[:64]!r}")
             else:
                 items.append(item)
         skipped = self._decoder.skipped
         if skipped > self._skipped_seen:
-            _LOGGER.info("%s: skipped %d noise bytes", self.ctx.device_id, skipped - self._skipped_seen)
+            self._log_dropped(f"{skipped - self._skipped_seen} noise bytes outside any frame")
             self._skipped_seen = skipped
         return items
+
+    def _log_dropped(self, what: str) -> None:
+        # A scale on the wrong baud rate streams garbage 20 times a second: one line per second is enough.
+        now = time.monotonic()
+        if now < self._log_until:
+            self._unlogged += 1
+            return
+        more = f" (and {self._unlogged} more drops in the last second)" if self._unlogged else ""
+        _LOGGER.warning("%s: dropped %s%s", self.ctx.device_id, what, more)
+        self._log_until, self._unlogged = now + 1.0, 0
 
     def record(self, reading: ScaleReading, acquisition: int) -> Weight:
         weight = weight_from_reading(reading, self.tracker.published, self.unit_override)
@@ -304,7 +316,9 @@ class PolledScale(ScaleDriver[Item]):
             except TransportTimeout:
                 break
         if dropped:
-            _LOGGER.info("%s: dropped %d late reply bytes", self.ctx.device_id, dropped)
+            # Unasked bytes: a late answer to a timed-out request, or noise. Never taken for this reply.
+            self.ctx.stats.increment("CommunicationErrorCount")
+            self._log_dropped(f"{dropped} bytes nobody asked for")
         self._decoder = self.new_decoder()
         self._skipped_seen = 0
 

@@ -141,3 +141,19 @@ def test_check_config_command_exits_nonzero_with_message(tmp_path: Path) -> None
     )
     assert ok.returncode == 0, ok.stderr
     assert "OK (1 devices)" in ok.stdout
+
+
+def test_serial_line_defaults_come_from_the_driver_unless_configured(tmp_path: Path) -> None:
+    bare = 'transport = { type = "serial", port = "/dev/ttyUSB0" }'
+    path = write(
+        tmp_path,
+        SCALE.replace(
+            'transport = { type = "serial", port = "/dev/ttyUSB0", baudrate = 9600, bytesize = 7, parity = "E" }', bare
+        ),
+    )
+    (device,) = load_config(path, REGISTRY, env={}).devices
+    transport = device.config.transport
+    assert (transport.baudrate, transport.bytesize, transport.parity) == (9600, 7, "E")  # type: ignore[union-attr]
+    path = write(tmp_path, SCALE.replace('bytesize = 7, parity = "E"', 'bytesize = 8, parity = "N"'))
+    (device,) = load_config(path, REGISTRY, env={}).devices
+    assert (device.config.transport.bytesize, device.config.transport.parity) == (8, "N")  # type: ignore[union-attr]

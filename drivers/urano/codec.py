@@ -44,9 +44,14 @@ def parse_frame(mark: bytes, frame: bytes) -> UranoWeight | BadFrame:
 
 
 class UranoDecoder:
+    """``PESO:`` frames out of the reply text. The printer escapes around each frame are part of every reply,
+    so the bytes between frames are not counted as noise (``skipped`` stays 0); a garbled frame is a BadFrame.
+    """
+
+    skipped = 0
+
     def __init__(self) -> None:
         self._buffer = bytearray()
-        self.skipped = 0
 
     def feed(self, data: bytes) -> list[UranoWeight | BadFrame]:
         buffer = self._buffer
@@ -56,27 +61,21 @@ class UranoDecoder:
         while True:
             key = buffer.find(_KEY, position)
             if key < 0:
-                keep = max(position, len(buffer) - _TAIL)
-                self.skipped += keep - position
-                position = keep
+                position = max(position, len(buffer) - _TAIL)
                 break
             match = _FRAME.match(buffer, key)
             if match is not None:
                 # The stability mark sits two bytes before PESO (unknown, so never stable, if cut off).
                 mark = bytes(buffer[key - 2 : key - 1]) if key - 2 >= position else b""
                 out.append(parse_frame(mark, bytes(buffer[key : match.end()])))
-                self.skipped += key - position
                 position = match.end()
                 continue
             prefix = _PREFIX.match(buffer, key)
             assert prefix is not None  # "PESO" itself is a prefix
             if prefix.end() == len(buffer):
-                keep = max(position, key - 2)  # the frame is still arriving; keep its mark
-                self.skipped += keep - position
-                position = keep
+                position = max(position, key - 2)  # the frame is still arriving; keep its mark
                 break
             out.append(BadFrame("not PESO: <weight>kg", bytes(buffer[key : prefix.end() + 1])))
-            self.skipped += key - position
             position = key + 1
         del buffer[:position]
         return out
