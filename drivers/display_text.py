@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import unicodedata
+from dataclasses import dataclass, field
 
 ROWS = 2
 COLUMNS = 20
@@ -61,3 +62,25 @@ def check_single_byte_encoding(name: str) -> str:
     if len("é".encode(info.name, errors="replace")) != 1 or len("A".encode(info.name)) != 1:
         raise ValueError(f"{name!r} is not a single-byte code page (e.g. cp437, cp850, cp858, cp1252)")
     return name
+
+
+@dataclass
+class CommandStream:
+    """Display side of a command set: bytes in, commands applied one at a time.
+
+    Subclasses implement :meth:`_step`: apply the command at the start of ``_pending`` and return how many
+    bytes it took, or 0 when it is not complete yet — so feeding bytes whole, split or one at a time is alike.
+    """
+
+    _pending: bytearray = field(default_factory=bytearray, kw_only=True)
+
+    def feed(self, data: bytes) -> None:
+        self._pending += data
+        while self._pending:
+            consumed = self._step()
+            if consumed == 0:
+                return
+            del self._pending[:consumed]
+
+    def _step(self) -> int:
+        raise NotImplementedError

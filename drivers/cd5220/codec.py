@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from drivers.display_text import COLUMNS, ROWS, TextTooLong, UnsupportedText, check_lines, encode_text
+from drivers.display_text import COLUMNS, ROWS, CommandStream, TextTooLong, UnsupportedText, check_lines, encode_text
 
 ESC = 0x1B
 INIT = b"\x1b@"
@@ -36,21 +36,12 @@ def encode_lines(lines: list[str], encoding: str = "cp437", columns: int = COLUM
 
 
 @dataclass
-class DisplayInterpreter:
+class DisplayInterpreter(CommandStream):
     """The display side: bytes in, what the two lines show."""
 
     encoding: str = "cp437"
     columns: int = COLUMNS
     lines: list[str] = field(default_factory=lambda: ["", ""])
-    _pending: bytearray = field(default_factory=bytearray)
-
-    def feed(self, data: bytes) -> None:
-        self._pending += data
-        while self._pending:
-            consumed = self._step()
-            if consumed == 0:
-                return
-            del self._pending[:consumed]
 
     def _step(self) -> int:  # noqa: PLR0911 - one return per command
         buf = self._pending

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from drivers.display_text import COLUMNS, ROWS, check_lines, encode_text
+from drivers.display_text import COLUMNS, ROWS, CommandStream, check_lines, encode_text
 from drivers.escpos.interpreter import CODE_PAGES
 
 ESC = 0x1B
@@ -71,7 +71,7 @@ _FIXED: dict[tuple[int, int], int] = {
 
 
 @dataclass
-class DmdInterpreter:
+class DmdInterpreter(CommandStream):
     """What a DM-D shows for a byte stream. Fed whole, split or byte by byte it shows the same."""
 
     columns: int = COLUMNS
@@ -82,7 +82,6 @@ class DmdInterpreter:
     row: int = 0
     column: int = 0
     _cells: list[list[str]] = field(default_factory=list)
-    _pending: bytearray = field(default_factory=bytearray)
 
     def __post_init__(self) -> None:
         self._clear()
@@ -90,14 +89,6 @@ class DmdInterpreter:
     @property
     def lines(self) -> list[str]:
         return ["".join(row).rstrip(" ") for row in self._cells]
-
-    def feed(self, data: bytes) -> None:
-        self._pending += data
-        while self._pending:
-            consumed = self._step()
-            if consumed == 0:
-                return
-            del self._pending[:consumed]
 
     def _clear(self) -> None:
         self._cells = [[" "] * self.columns for _ in range(self.rows)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from drivers.display_text import COLUMNS, ROWS, check_lines, encode_text
+from drivers.display_text import COLUMNS, ROWS, CommandStream, check_lines, encode_text
 
 RESET = 0x1F
 NORMAL_MODE = 0x11
@@ -40,7 +40,7 @@ def encode_lines(lines: list[str], encoding: str = "cp437") -> bytes:
 
 
 @dataclass
-class LogicControlsInterpreter:
+class LogicControlsInterpreter(CommandStream):
     """What a Logic Controls display shows for a byte stream (whole, split or byte by byte alike)."""
 
     encoding: str = "cp437"
@@ -49,7 +49,6 @@ class LogicControlsInterpreter:
     column: int = 0
     brightness: int = 0xFF
     _cells: list[list[str]] = field(default_factory=list)
-    _pending: bytearray = field(default_factory=bytearray)
 
     def __post_init__(self) -> None:
         self._reset()
@@ -57,14 +56,6 @@ class LogicControlsInterpreter:
     @property
     def lines(self) -> list[str]:
         return ["".join(row).rstrip(" ") for row in self._cells]
-
-    def feed(self, data: bytes) -> None:
-        self._pending += data
-        while self._pending:
-            consumed = self._step()
-            if consumed == 0:
-                return
-            del self._pending[:consumed]
 
     def _reset(self) -> None:
         self._cells = [[" "] * COLUMNS for _ in range(ROWS)]
