@@ -14,11 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from biip import ParseError
-from biip.gs1_digital_link_uris import GS1DigitalLinkURI
-from biip.gs1_messages import GS1Message
-from biip.upc import Upc, UpcFormat
-
 #: AIM symbology identifier ("]" + code character + modifier) → posd/UPOS-style name.
 #: A modifier of "*" matches any modifier not listed explicitly.
 _AIM_NAMES: dict[str, str] = {
@@ -119,8 +114,15 @@ class InvalidData(ValueError):
     """The data cannot be what its symbology says (bad check digit, length, element string)."""
 
 
+# biip is imported where it is used: importing it loads every GS1 table (about 22 MB resident), which a till
+# whose scanners never read a GS1 code should not pay for. The first GS1 scan loads it (once).
+
+
 def parse_gs1(data: str) -> dict[str, str]:
     """A GS1 element string (FNC1 as GS) → {AI: value}; raises InvalidData with biip's reason."""
+    from biip import ParseError
+    from biip.gs1_messages import GS1Message
+
     try:
         message = GS1Message.parse(data)
     except (ParseError, ValueError) as err:
@@ -142,6 +144,9 @@ def digital_link_gs1(uri: str) -> dict[str, str] | None:
     """The AIs of a GS1 Digital Link URI in a plain QR code (``https://id.gs1.org/01/…``), else None."""
     if not uri.startswith(("http://", "https://")):
         return None
+    from biip import ParseError
+    from biip.gs1_digital_link_uris import GS1DigitalLinkURI
+
     try:
         link = GS1DigitalLinkURI.parse(uri)
     except (ParseError, ValueError):
@@ -157,6 +162,9 @@ def check_data(symbology: str, data: str) -> dict[str, str] | None:
             raise InvalidData(f"{data!r} is not a valid {symbology} (length {length}, mod-10 check digit)")
         return None
     if symbology == "UPCE":
+        from biip import ParseError
+        from biip.upc import Upc, UpcFormat
+
         try:
             ok = Upc.parse(data).format is UpcFormat.UPC_E
         except ParseError as err:

@@ -9,10 +9,6 @@ from __future__ import annotations
 import functools
 from typing import Literal
 
-import barcode
-import qrcode
-import qrcode.util
-
 Symbology = Literal["EAN13", "EAN8", "UPCA", "CODE39", "CODE128", "ITF"]
 EccLevel = Literal["L", "M", "Q", "H"]
 
@@ -20,12 +16,22 @@ EccLevel = Literal["L", "M", "Q", "H"]
 FUNCTION_B: dict[str, int] = {"UPCA": 65, "EAN13": 67, "EAN8": 68, "CODE39": 69, "ITF": 70, "CODE128": 73}
 #: ``GS ( k`` function 69 parameter for each error-correction level.
 QR_ECC_PARAMETER: dict[str, int] = {"L": 48, "M": 49, "Q": 50, "H": 51}
-_QR_ECC_LIBRARY: dict[str, int] = {
-    "L": qrcode.constants.ERROR_CORRECT_L,
-    "M": qrcode.constants.ERROR_CORRECT_M,
-    "Q": qrcode.constants.ERROR_CORRECT_Q,
-    "H": qrcode.constants.ERROR_CORRECT_H,
-}
+# python-barcode and qrcode are imported where they are used: together with the Pillow they pull in they cost
+# several MB of resident memory, and a till that prints receipts with native (printer-drawn) codes never needs them.
+
+
+def _qr_ecc_constant(ecc: str) -> int:
+    from qrcode import constants
+
+    values: dict[str, int] = {
+        "L": constants.ERROR_CORRECT_L,
+        "M": constants.ERROR_CORRECT_M,
+        "Q": constants.ERROR_CORRECT_Q,
+        "H": constants.ERROR_CORRECT_H,
+    }
+    return values[ecc]
+
+
 _CODE39_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ -.$/+%")
 # Digits, with the check digit optional, for the GS1 (EAN/UPC) symbologies.
 _GS1_DIGITS = {"EAN13": 12, "EAN8": 7, "UPCA": 11}
@@ -109,6 +115,8 @@ def bars(symbology: str, payload: bytes) -> tuple[str, str] | None:
     name = _LIBRARY_NAMES.get(symbology)
     if name is None:
         return None
+    from barcode.errors import BarcodeError
+
     try:
         text = decode_code128_payload(payload) if symbology == "CODE128" else payload.decode("ascii")
         if symbology in _GS1_DIGITS:  # the printer computes the check digit from the first digits
@@ -116,7 +124,7 @@ def bars(symbology: str, payload: bytes) -> tuple[str, str] | None:
             return _pattern(name, text), text + str(gs1_check_digit(text))
         text = text.strip("*") if symbology == "CODE39" else text
         return _pattern(name, text), text
-    except (UnicodeDecodeError, ValueError, KeyError, barcode.errors.BarcodeError):
+    except (UnicodeDecodeError, ValueError, KeyError, BarcodeError):
         return None
 
 
@@ -126,6 +134,8 @@ _LIBRARY_OPTIONS: dict[str, dict[str, object]] = {"code39": {"add_checksum": Fal
 @functools.lru_cache(maxsize=256)
 def _pattern(name: str, text: str) -> str:
     # CODE39 without the optional check character (printers add none); ITF wide bars three modules wide.
+    import barcode
+
     options = _LIBRARY_OPTIONS.get(name, {})
     symbol = barcode.get_barcode_class(name)(text, **options)
     pattern: str = "".join(symbol.build())
@@ -149,7 +159,9 @@ def width_dots(symbology: Symbology, payload: bytes, module: int) -> int:
 # -- QR ------------------------------------------------------------------------------------------------
 def qr_capacity(ecc: EccLevel, version: int) -> int:
     """Bytes of data (byte mode) a QR code of this version and error-correction level holds (ISO/IEC 18004)."""
-    bits: int = qrcode.util.BIT_LIMIT_TABLE[_QR_ECC_LIBRARY[ecc]][version]
+    from qrcode.util import BIT_LIMIT_TABLE
+
+    bits: int = BIT_LIMIT_TABLE[_qr_ecc_constant(ecc)][version]
     return (bits - 4 - (8 if version < 10 else 16)) // 8
 
 
@@ -165,7 +177,9 @@ def qr_version(length: int, ecc: EccLevel) -> int:
 
 def qr_matrix(data: bytes, ecc: EccLevel, border: int = 4) -> list[list[bool]]:
     """The QR code's modules (True = dark), quiet zone included."""
-    code = qrcode.QRCode(error_correction=_QR_ECC_LIBRARY[ecc], border=border)
+    import qrcode
+
+    code = qrcode.QRCode(error_correction=_qr_ecc_constant(ecc), border=border)
     code.add_data(data)
     code.make(fit=True)
     matrix: list[list[bool]] = code.get_matrix()

@@ -31,7 +31,6 @@ from drivers.escpos.codec import (
 )
 from drivers.escpos.document import Document
 from drivers.escpos.kick_detect import describe_drawer_kicks, neutralize_drawer_kicks
-from drivers.escpos.paper import preview_png
 from drivers.escpos.profile import DEFAULT_PROFILE_NAME, PrinterProfile, ProfileOverrides, get_profile
 from drivers.escpos.render import render_document, render_image, render_raw
 from drivers.models import DeviceState, HealthResult, PrinterStatus
@@ -234,6 +233,8 @@ class EscposPrinter(ReceiptPrinter):
         return neutralize_drawer_kicks(data)
 
     def preview_png(self, data: bytes) -> bytes:
+        from drivers.escpos.paper import preview_png  # Pillow and fonts load only when someone asks for a picture
+
         # The same interpreter as the simulated printer, so the preview is what the paper shows.
         return preview_png(data, self.profile)
 

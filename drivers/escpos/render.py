@@ -21,9 +21,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
-
-from PIL import Image, UnidentifiedImageError
+from typing import TYPE_CHECKING, Literal
 
 from drivers.errors import PosdError
 from drivers.escpos import barcodes
@@ -42,6 +40,11 @@ from drivers.escpos.document import (
 )
 from drivers.escpos.encoding import TextEncoder, UnencodableText, encoder_for
 from drivers.escpos.profile import PrinterProfile
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+# Pillow is imported where images are handled: a till that prints text and printer-drawn codes never loads it.
 
 RenderErrorCode = Literal["invalid_document", "image_too_large", "unencodable_text", "not_supported"]
 
@@ -96,6 +99,8 @@ def _no_realtime_sequences(data: bytes) -> bytes:
 
 
 def _to_raster(image: Image.Image) -> Raster:
+    from PIL import Image
+
     """A grayscale image → a dithered 1-bit raster (width padded with white to whole bytes)."""
     width, height = image.size
     padded_width = (width + 7) // 8 * 8
@@ -109,6 +114,8 @@ def _to_raster(image: Image.Image) -> Raster:
 
 
 def _decode_png(png: bytes) -> Image.Image:
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -128,6 +135,8 @@ def _decode_png(png: bytes) -> Image.Image:
 
 
 def _grayscale(image: Image.Image) -> Image.Image:
+    from PIL import Image
+
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -138,6 +147,8 @@ def _grayscale(image: Image.Image) -> Image.Image:
 @functools.lru_cache(maxsize=64)
 def raster_from_png(png: bytes, max_width: int, max_height: int) -> Raster:
     """A PNG scaled down (never up) to ``max_width`` dots and dithered; cached by content."""
+    from PIL import Image
+
     image = _grayscale(_decode_png(png))
     if image.width > max_width:
         height = max(1, round(image.height * max_width / image.width))
