@@ -155,6 +155,7 @@ class PrintService:
             if queued.id == job_id:
                 queue.remove(queued)
         self._rendered.pop(job_id, None)
+        self._delayed.discard(job_id)
         self._publish(cancelled)
         self._watch(job.printer).notify()
         return cancelled
