@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.base import DeviceLink, Scanner
 from drivers.errors import TransportTimeout
-from drivers.models import DeviceState, ScanData
-from drivers.scan_report import ScanReporter, decode_label, scan_data
+from drivers.models import DeviceState
+from drivers.scan_report import ScanReporter, decode_label
 from drivers.serial_scanner.codec import Frame, LineFramer, Suffix
 
 _LOGGER = logging.getLogger(__name__)
@@ -25,10 +25,6 @@ class SerialScannerOptions(BaseModel):
     incomplete_timeout_s: float = Field(
         1.0, gt=0, description="A label with no terminator after this long is dropped and reported."
     )
-
-
-def scan_from_frame(frame: Frame) -> ScanData:
-    return scan_data(decode_label(frame.label), frame.raw.decode("latin-1"))[0]
 
 
 class SerialScanner(Scanner):
