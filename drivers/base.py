@@ -248,3 +248,29 @@ class StateWatch:
         except TimeoutError:
             return False
         return True
+
+
+class QuietTimer:
+    """Calls ``on_quiet`` once ``delay`` seconds pass without a :meth:`restart` (then stays idle).
+
+    Push-mode drivers use it for "the rest of this label never came": the read timeout of a pull loop.
+    """
+
+    def __init__(self, delay: float, on_quiet: Callable[[], None]) -> None:
+        self._delay = delay
+        self._on_quiet = on_quiet
+        self._handle: asyncio.TimerHandle | None = None
+
+    def restart(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._handle = asyncio.get_running_loop().call_later(self._delay, self._fire)
+
+    def cancel(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _fire(self) -> None:
+        self._handle = None
+        self._on_quiet()

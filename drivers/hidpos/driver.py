@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from drivers.base import DeviceLink, Scanner
-from drivers.errors import TransportTimeout
+from drivers.base import DeviceLink, QuietTimer, Scanner
 from drivers.hidpos.codec import HidPosAssembler, HidScan
 from drivers.models import DeviceState
 from drivers.scan_report import ScanReporter, decode_label
 from drivers.transports import HidrawTransport
-
-IDLE_READ_TIMEOUT = 60.0
 
 
 class HidPosScannerOptions(BaseModel):
@@ -32,18 +29,28 @@ class HidPosScanner(Scanner):
             raise TypeError('the hidpos-scanner driver needs transport type = "hid"')
         assembler = HidPosAssembler()
         report = ScanReporter(self.ctx)
-        self.ctx.set_state(DeviceState.READY)
-        while True:
-            timeout = self.options.incomplete_timeout_s if assembler.pending else IDLE_READ_TIMEOUT
-            try:
-                data = await transport.read_report(timeout)
-            except TransportTimeout:
-                if assembler.pending:
-                    problem = assembler.abandon()
-                    report.dropped(problem.reason, problem.dropped)
-                continue
+
+        def on_quiet() -> None:
+            if assembler.pending:
+                problem = assembler.abandon()
+                report.dropped(problem.reason, problem.dropped)
+
+        quiet = QuietTimer(self.options.incomplete_timeout_s, on_quiet)
+
+        def on_report(data: bytes) -> None:
+            # Runs in the transport's read callback: assemble, decode and publish before the loop moves on.
             for item in assembler.feed(data):
                 if isinstance(item, HidScan):
                     report.scan(decode_label(item.label), item.label.decode("latin-1"))
                 else:
                     report.dropped(item.reason, item.dropped)
+            if assembler.pending:
+                quiet.restart()
+            else:
+                quiet.cancel()
+
+        self.ctx.set_state(DeviceState.READY)
+        try:
+            await transport.stream_reports(on_report)
+        finally:
+            quiet.cancel()

@@ -6,15 +6,12 @@ import logging
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from drivers.base import DeviceLink, Scanner
-from drivers.errors import TransportTimeout
+from drivers.base import DeviceLink, QuietTimer, Scanner
 from drivers.models import DeviceState
 from drivers.scan_report import ScanReporter, decode_label
 from drivers.serial_scanner.codec import Frame, LineFramer, Suffix
 
 _LOGGER = logging.getLogger(__name__)
-
-IDLE_READ_TIMEOUT = 60.0
 
 
 class SerialScannerOptions(BaseModel):
@@ -35,18 +32,28 @@ class SerialScanner(Scanner):
         transport = self.byte_transport(link)
         framer = LineFramer(prefix=self.options.prefix.encode("latin-1"))
         report = ScanReporter(self.ctx)
-        self.ctx.set_state(DeviceState.READY)
-        while True:
-            timeout = self.options.incomplete_timeout_s if framer.pending else IDLE_READ_TIMEOUT
-            try:
-                data = await transport.read(timeout)
-            except TransportTimeout:
-                if framer.pending:
-                    dropped = framer.reset()
-                    report.dropped(f"no terminator within {self.options.incomplete_timeout_s}s", dropped)
-                continue
+        timeout = self.options.incomplete_timeout_s
+
+        def on_quiet() -> None:
+            if framer.pending:
+                report.dropped(f"no terminator within {timeout}s", framer.reset())
+
+        quiet = QuietTimer(timeout, on_quiet)
+
+        def on_data(data: bytes) -> None:
+            # Runs in the transport's read callback: frame, decode and publish before the loop moves on.
             for item in framer.feed(data):
                 if isinstance(item, Frame):
                     report.scan(decode_label(item.label), item.raw.decode("latin-1"))
                 else:
                     report.dropped(item.reason, item.dropped)
+            if framer.pending:
+                quiet.restart()
+            else:
+                quiet.cancel()
+
+        self.ctx.set_state(DeviceState.READY)
+        try:
+            await transport.stream(on_data)
+        finally:
+            quiet.cancel()

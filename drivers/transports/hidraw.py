@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any, Literal
+from collections import deque
+from typing import Any, Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.errors import TransportClosed, TransportTimeout
-from drivers.transports.base import DEFAULT_WRITE_TIMEOUT
+from drivers.transports.base import DEFAULT_WRITE_TIMEOUT, DataSink
 from drivers.transports.records import RecordTransport
 
 
@@ -38,23 +39,36 @@ class HidrawTransport(RecordTransport):
     def __init__(self, settings: HidrawSettings) -> None:
         super().__init__([settings.path], settings.report_size)
         self.settings = settings
-        self._pending = b""
+        self._pending: deque[bytes] = deque()
 
     def _prepare(self, fd: int, path: str) -> None:
         return None
 
+    def reports(self, data: bytes) -> list[bytes]:
+        """The input reports in one read.
+
+        A device node hands out one report per read, whatever its length; a pty stand-in may hold several
+        whole reports back to back.
+        """
+        size = self.settings.report_size
+        if len(data) > size and len(data) % size == 0:
+            return [data[start : start + size] for start in range(0, len(data), size)]
+        return [data]
+
     async def read_report(self, timeout: float) -> bytes:
         """Exactly one input report."""
         if not self._pending:
-            self._pending = await self.read(timeout)
-        size = self.settings.report_size
-        # A device node hands out one report per read, whatever its length; a stream holds whole reports.
-        report, self._pending = (
-            (self._pending[:size], self._pending[size:])
-            if len(self._pending) > size and len(self._pending) % size == 0
-            else (self._pending, b"")
-        )
-        return report
+            self._pending.extend(self.reports(await self.read(timeout)))
+        return self._pending.popleft()
+
+    async def stream_reports(self, sink: DataSink) -> NoReturn:
+        """Push mode (:meth:`stream`), one input report per call of ``sink``."""
+
+        def split(data: bytes) -> None:
+            for report in self.reports(data):
+                sink(report)
+
+        await self.stream(split)
 
     async def write(self, data: bytes, timeout: float = DEFAULT_WRITE_TIMEOUT) -> None:
         """Send one output report (hidraw writes wait for the USB transfer: off the event loop)."""

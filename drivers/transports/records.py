@@ -14,10 +14,10 @@ import contextlib
 import os
 import stat
 from collections import deque
-from typing import Any
+from typing import Any, NoReturn
 
 from drivers.errors import NotSupported, TransportClosed, TransportTimeout
-from drivers.transports.base import DEFAULT_OPEN_TIMEOUT, DEFAULT_WRITE_TIMEOUT, Transport
+from drivers.transports.base import DEFAULT_OPEN_TIMEOUT, DEFAULT_WRITE_TIMEOUT, DataSink, Transport
 
 #: Read size: many records per read while a burst is queued in the kernel (a scan is ~100 key records).
 _READ_BYTES = 64 * 1024
@@ -67,6 +67,8 @@ class RecordTransport(Transport):
         self._closed_reason: str | None = None
         self._ready = asyncio.Event()
         self._next = 0
+        self._sink: DataSink | None = None
+        self._pushing: asyncio.Future[None] | None = None
 
     @abc.abstractmethod
     def _prepare(self, fd: int, path: str) -> None:
@@ -114,7 +116,10 @@ class RecordTransport(Transport):
             self._lose(f"{node.path}: device closed")
             return
         node.chunks.append(data)
-        self._ready.set()
+        if self._sink is not None:
+            self._push_ready()
+        else:
+            self._ready.set()
 
     def _lose(self, reason: str) -> None:
         if self._closed_reason is None:
@@ -123,6 +128,7 @@ class RecordTransport(Transport):
         for node in self._nodes:
             loop.remove_reader(node.fd)
         self._ready.set()
+        self._finish_push(TransportClosed(self._closed_reason))
 
     def _take(self) -> bytes | None:
         # Round robin over the nodes so one busy node cannot starve the other.
@@ -151,6 +157,35 @@ class RecordTransport(Transport):
                     await self._ready.wait()
         except TimeoutError as err:
             raise TransportTimeout(f"no data within {timeout}s") from err
+
+    async def stream(self, sink: DataSink) -> NoReturn:
+        """Push mode: whole records to ``sink`` from the read callback (see :meth:`Transport.stream`)."""
+        if not self._nodes:
+            raise TransportClosed(f"{self.transport_type} transport is not open")
+        if self._pushing is not None:
+            raise RuntimeError("this transport is already in push mode")
+        pushing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sink, self._pushing = sink, pushing
+        try:
+            self._push_ready()  # what was read before push mode began
+            if self._closed_reason is not None:
+                self._finish_push(TransportClosed(self._closed_reason))
+            await pushing
+            raise AssertionError("push mode ends only by an exception")  # pragma: no cover
+        finally:
+            self._sink, self._pushing = None, None
+
+    def _push_ready(self) -> None:
+        while self._sink is not None and (records := self._take()) is not None:
+            try:
+                self._sink(records)
+            except Exception as err:
+                self._finish_push(err)
+
+    def _finish_push(self, err: BaseException) -> None:
+        pushing, self._sink = self._pushing, None
+        if pushing is not None and not pushing.done():
+            pushing.set_exception(err)
 
     async def write(self, data: bytes, timeout: float = DEFAULT_WRITE_TIMEOUT) -> None:
         raise NotSupported(f"{self.transport_type} transport is read-only")

@@ -14,7 +14,7 @@ import serial
 import serial_asyncio_fast
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from drivers.transports.base import StreamTransport
+from drivers.transports.base import PushReader, StreamTransport
 
 
 class SerialSettings(BaseModel):
@@ -68,7 +68,7 @@ class SerialTransport(StreamTransport):
         loop = asyncio.get_running_loop()
         port = await loop.run_in_executor(None, self._open_port)
         try:
-            reader = asyncio.StreamReader(loop=loop)
+            reader = PushReader(loop=loop)
             protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
             transport, _ = await serial_asyncio_fast.connection_for_serial(loop, lambda: protocol, port)
         except BaseException:

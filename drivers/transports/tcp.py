@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from drivers.transports.base import StreamTransport
+from drivers.transports.base import PushReader, StreamTransport
 
 
 class TcpSettings(BaseModel):
@@ -27,7 +27,12 @@ class TcpTransport(StreamTransport):
         self.settings = settings
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        reader, writer = await asyncio.open_connection(self.settings.host, self.settings.port)
+        # asyncio.open_connection, with a PushReader for push mode.
+        loop = asyncio.get_running_loop()
+        reader = PushReader(loop=loop)
+        protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+        transport, _ = await loop.create_connection(lambda: protocol, self.settings.host, self.settings.port)
+        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
         sock = writer.get_extra_info("socket")
         if sock is not None:
             # Small command/status exchanges must not wait for Nagle.

@@ -19,6 +19,7 @@ import pytest
 
 from daemon.config import load_config
 from drivers.errors import ConfigError, TransportClosed
+from drivers.hidpos.codec import encode_reports
 from drivers.hidpos.simulator import HidPosScannerSimulator
 from drivers.registry import DriverRegistry
 from drivers.serial_scanner.simulator import SerialScannerSimulator
@@ -234,6 +235,17 @@ async def test_hid_multi_report_qr_is_one_scan(rig: RigFactory, tmp_path: Path) 
     assert result["reports"] == 4
     event = (await setup.stream.next("scanner.scan", "hid-1"))["data"]
     assert (event["data"], event["symbology"], event["aim"]) == (url, "QR", "]Q1")
+
+
+async def test_hid_scan_whose_last_report_never_comes_is_dropped_and_reported(rig: RigFactory, tmp_path: Path) -> None:
+    hid = HidPosScannerSimulator.create("hid-1", env(tmp_path))
+    setup = await rig({"hid-1": ("hidpos-scanner", hid, {"incomplete_timeout_s": 0.2})})
+    first, *_ = encode_reports(b"]Q1", b"y" * 150)
+    await hid.control({"action": "report", "hex": first.hex()})
+    state = await setup.stream.next("device.state", "hid-1", lambda d: "reason" in d)
+    assert "did not arrive" in state["data"]["reason"]
+    # The scanner keeps working: the next whole scan decodes.
+    assert (await setup.scan("hid-1", data="4006381333931", symbology="EAN13"))["symbology"] == "EAN13"
 
 
 async def test_bad_check_digit_is_reported_as_unknown(rig: RigFactory, tmp_path: Path) -> None:
