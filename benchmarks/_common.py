@@ -322,17 +322,25 @@ class ClientResult:
 
 
 def start_clients(
-    server: Server, count: int, workdir: Path, tag: str, *, timeout: float = 60.0, connections_each: int = 1
+    server: Server,
+    count: int,
+    workdir: Path,
+    tag: str,
+    *,
+    timeout: float = 60.0,
+    connections_each: int = 1,
+    implementation: str = "aiohttp",
 ) -> list[Child]:
     """Spawn ``count`` client processes (``_ws_client.py``) and wait until each is subscribed.
 
-    Each process opens ``connections_each`` WebSockets on its one event loop.
+    Each process opens ``connections_each`` WebSockets on its one event loop. ``implementation`` picks the
+    implementation (``aiohttp`` or ``lean``; see ``_ws_client.py``).
     """
     clients: list[Child] = []
     try:
         for index in range(count):
             argv = [PYTHON, str(HERE / "_ws_client.py"), "--url", server.events_url, "--token", server.token]
-            argv += ["--timeout", str(timeout), "--connections", str(connections_each)]
+            argv += ["--timeout", str(timeout), "--connections", str(connections_each), "--client", implementation]
             clients.append(Child(f"client-{tag}-{index}", argv, workdir / f"client-{tag}-{index}.log"))
         for client in clients:
             client.wait_line(r"^READY$", 30.0)

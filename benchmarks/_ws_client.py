@@ -2,10 +2,19 @@
 
 Protocol, the same against posd and against the floor server: connect, send ``{"type":"auth",...}``,
 wait for ``{"type":"hello"}``, print ``READY``. Then record ``CLOCK_MONOTONIC`` ns the moment each event
-frame is handed over by ``ws.receive()`` (before any parsing), with the sequence number embedded in the
-scanned label. An end label (kind ``E``), the socket closing or ``--timeout`` ends the run; the client
-prints ``RESULT {"connections": [{"seqs": [...], "times_ns": [...], "closed": why}, ...]}`` on one line
-and exits. ``--connections N`` opens N WebSockets on this process's one event loop (default 1).
+frame is handed over (before any JSON parsing), with the sequence number embedded in the scanned label.
+An end label (kind ``E``), the socket closing or ``--timeout`` ends the run; the client prints
+``RESULT {"connections": [{"seqs": [...], "times_ns": [...], "closed": why}, ...]}`` on one line and exits.
+
+Two implementations (``--client``):
+
+- ``aiohttp``: an asyncio program with aiohttp's client, stamping when ``ws.receive()`` returns. What a
+  Python front end looks like; its own cost is large (an event-loop pass, a task wake-up and aiohttp's
+  reader per frame, ~100+ µs of CPU here), and on a 2-core machine ten such clients queue for the CPU
+  behind each other. ``--connections N`` opens N WebSockets on this process's one event loop.
+- ``lean``: a blocking socket and the sans-I/O protocol of the ``websockets`` library, stamping when
+  ``recv()`` returns the bytes that complete the frame; events are parsed after the run. The least a
+  client can spend per frame, closer to a browser, whose WebSocket and JSON parser are native code.
 """
 
 from __future__ import annotations
@@ -13,12 +22,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import socket
 import sys
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from _common import KIND_END, KIND_SCAN, parse_label
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Response
+from websockets.uri import parse_uri
 
 
 async def one_connection(
@@ -78,14 +93,105 @@ async def run(url: str, token: str, timeout: float, connections: int) -> list[di
         return list(await asyncio.gather(*tasks))
 
 
+#: What only an end label's event carries: its AIM id and kind (labels are ``]C0<kind><seq>…``).
+END_MARK = b"]C0" + KIND_END.encode()
+
+
+def scans_in(frames: list[tuple[int, bytes]]) -> dict[str, object]:
+    """The (seq, time) of every scan among ``(stamp, payload)`` text frames, in arrival order."""
+    seqs: list[int] = []
+    times_ns: list[int] = []
+    for stamp, payload in frames:
+        data = json.loads(payload).get("data")
+        if isinstance(data, dict) and "raw" in data:
+            kind, seq = parse_label(data["raw"])
+            if kind == KIND_SCAN:
+                seqs.append(seq)
+                times_ns.append(stamp)
+    return {"seqs": seqs, "times_ns": times_ns}
+
+
+class LeanConnection:
+    """The frames of one lean connection: hello first, then events, until the end label."""
+
+    def __init__(self, protocol: ClientProtocol, token: str) -> None:
+        self.protocol = protocol
+        self.token = token
+        self.frames: list[tuple[int, bytes]] = []
+        self.ready = False
+        self.closed = ""
+
+    def handle(self, event: Response | Frame, stamp: int) -> None:
+        if isinstance(event, Response):
+            if event.status_code != 101:
+                raise RuntimeError(f"upgrade refused: {event.status_code}")
+            self.protocol.send_text(json.dumps({"type": "auth", "token": self.token}).encode())
+        elif event.opcode is Opcode.CLOSE:
+            self.closed = "socket CLOSE"
+        elif event.opcode is not Opcode.TEXT:
+            pass  # pings are answered by the protocol (flushed by the caller)
+        elif not self.ready:
+            if json.loads(event.data).get("type") != "hello":
+                raise RuntimeError(f"expected hello, got {event.data!r}")
+            self.ready = True
+            print("READY", flush=True)
+        elif END_MARK in event.data:
+            self.closed = "end label"
+        else:
+            self.frames.append((stamp, event.data))
+
+
+def run_lean(url: str, token: str, timeout: float) -> list[dict[str, object]]:
+    """One connection on a blocking socket; see the module docstring."""
+    # aiohttp takes http:// URLs for WebSockets; the protocol wants the ws:// spelling of the same address.
+    protocol = ClientProtocol(parse_uri("ws" + url.removeprefix("http")))
+    address = urlsplit(url)
+    sock = socket.create_connection((address.hostname, address.port), timeout=10.0)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    connection = LeanConnection(protocol, token)
+    protocol.send_request(protocol.connect())
+    clock = time.clock_gettime_ns
+    mono = time.CLOCK_MONOTONIC
+    deadline = time.monotonic() + timeout
+    with sock:
+        while not connection.closed:
+            for chunk in protocol.data_to_send():  # the upgrade, the auth message, pongs
+                if chunk:
+                    sock.sendall(chunk)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                connection.closed = "timeout"
+                break
+            sock.settimeout(remaining)
+            try:
+                data = sock.recv(65536)
+            except TimeoutError:
+                connection.closed = "timeout"
+                break
+            stamp = clock(mono)
+            if not data:
+                connection.closed = "socket closed"
+                break
+            protocol.receive_data(data)
+            for event in protocol.events_received():
+                connection.handle(event, stamp)
+    return [{**scans_in(connection.frames), "closed": connection.closed}]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--timeout", type=float, default=60.0, help="give up after this many seconds")
     parser.add_argument("--connections", type=int, default=1, help="WebSockets on this process's loop")
+    parser.add_argument("--client", choices=("aiohttp", "lean"), default="aiohttp", help="see the docstring")
     args = parser.parse_args()
-    results = asyncio.run(run(args.url, args.token, args.timeout, args.connections))
+    if args.client == "lean":
+        if args.connections != 1:
+            parser.error("--client lean opens one connection per process")
+        results = run_lean(args.url, args.token, args.timeout)
+    else:
+        results = asyncio.run(run(args.url, args.token, args.timeout, args.connections))
     sys.stdout.write("RESULT " + json.dumps({"connections": results}, separators=(",", ":")) + "\n")
     sys.stdout.flush()
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sqlite3
 import sys
@@ -101,6 +102,10 @@ def _serve(args: argparse.Namespace, loaded: LoadedConfig, registry: DriverRegis
     daemon = Daemon(loaded, registry, simulate=args.simulate)
 
     def ready(http: HttpServer) -> None:
+        # What was built until now lives as long as the daemon: move it out of the collector's reach, so a
+        # full collection walks only what came later. Measured in simulate mode: 23-29 ms before, 1.5 ms
+        # with a full event ring after; a pause that long would land on whichever scan is in flight.
+        gc.freeze()
         mode = " (simulate mode)" if args.simulate else ""
         print(f"posd {__version__} ready on {http.url}{mode}", flush=True)
         print(f"admin token: {daemon.state_dir / 'admin.token'}", flush=True)
