@@ -261,10 +261,11 @@ class QuietTimer:
         self._on_quiet = on_quiet
         self._handle: asyncio.TimerHandle | None = None
 
-    def restart(self) -> None:
+    def restart(self, delay: float | None = None) -> None:
+        """Fire ``delay`` (default: the constructor's) seconds from now, unless restarted or cancelled."""
         if self._handle is not None:
             self._handle.cancel()
-        self._handle = asyncio.get_running_loop().call_later(self._delay, self._fire)
+        self._handle = asyncio.get_running_loop().call_later(self._delay if delay is None else delay, self._fire)
 
     def cancel(self) -> None:
         if self._handle is not None:

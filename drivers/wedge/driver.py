@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from drivers.base import DeviceLink, Scanner
-from drivers.errors import TransportTimeout
+from drivers.base import DeviceLink, QuietTimer, Scanner
 from drivers.models import DeviceState
 from drivers.scan_report import ScanReporter
-from drivers.transports import EvdevTransport, Transport
+from drivers.transports import EvdevTransport
 from drivers.wedge.codec import InputEvent, KeyboardDecoder, WedgeProblem, WedgeScan, parse_key_events
 from drivers.wedge.xkb import UnknownLayout, XkbUnavailable, keymap_for
 
 _LOGGER = logging.getLogger(__name__)
-
-#: How long a read waits when nothing is pending; the loop just reads again (no read waits forever).
-IDLE_READ_TIMEOUT = 60.0
 
 
 class WedgeScannerOptions(BaseModel):
@@ -78,16 +72,6 @@ def _compile(layout: str, variant: str, model: str = "pc105", options: str = "",
         raise ValueError(str(err)) from err
 
 
-async def read_events(transport: Transport) -> AsyncIterator[Sequence[InputEvent]]:
-    """The events of an evdev transport, one batch per read (a scan's burst usually comes in one)."""
-    while True:
-        try:
-            data = await transport.read(IDLE_READ_TIMEOUT)
-        except TransportTimeout:
-            continue
-        yield parse_key_events(data)
-
-
 class WedgeScanner(Scanner):
     Options = WedgeScannerOptions
     options: WedgeScannerOptions
@@ -104,67 +88,67 @@ class WedgeScanner(Scanner):
         transport = self.byte_transport(link)
         if not isinstance(transport, EvdevTransport):
             raise TypeError('the wedge-scanner driver needs transport type = "evdev"')
+        session = WedgeSession(self, ScanReporter(self.ctx))
         self.ctx.set_state(DeviceState.READY)
-        await self.consume(read_events(transport))
+        try:
+            # Push mode: each burst of key events is decoded and published inside the read callback.
+            await transport.stream(lambda data: session.feed(parse_key_events(data)))
+        finally:
+            session.close()
 
     async def consume(self, events: AsyncIterator[Sequence[InputEvent]]) -> None:
-        """The read loop: decode batches of events until the iterator ends (device lost) or raises.
+        """Decode batches of events until the iterator ends, through the same session as :meth:`run`.
 
-        Tests feed recorded event sequences here; the real source is :func:`read_events`.
+        Tests feed recorded event sequences here.
         """
-        decoder = self.decoder()
-        report = ScanReporter(self.ctx)
-        next_batch: asyncio.Task[Sequence[InputEvent]] | None = None
+        session = WedgeSession(self, ScanReporter(self.ctx))
         try:
-            while True:
-                timeout = self._pending_timeout(decoder)
-                if timeout is None and next_batch is None:
-                    # Idle: wait for the next burst in this task (no extra task hop on the scan's path).
-                    try:
-                        batch = await anext(events)
-                    except StopAsyncIteration:
-                        return
-                else:
-                    # A scan is under way: wait only as long as its end may take, without cancelling the
-                    # read (cancelling would close the event source).
-                    if next_batch is None:
-                        next_batch = asyncio.ensure_future(anext(events))
-                    done, _ = await asyncio.wait({next_batch}, timeout=timeout)
-                    if not done:
-                        self._on_silence(decoder, report)
-                        continue
-                    task, next_batch = next_batch, None
-                    try:
-                        batch = task.result()
-                    except StopAsyncIteration:
-                        return
-                for event in batch:
-                    for item in decoder.feed(event):
-                        self._deliver(item, report)
+            async for batch in events:
+                session.feed(batch)
         finally:
-            if next_batch is not None:
-                next_batch.cancel()
-                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                    await next_batch
-            decoder.close()
+            session.close()
 
-    def _pending_timeout(self, decoder: KeyboardDecoder) -> float | None:
-        if not decoder.pending:
+
+class WedgeSession:
+    """One connection's decoding: key events in, scans and dropped input reported, silence timed."""
+
+    def __init__(self, scanner: WedgeScanner, report: ScanReporter) -> None:
+        self._options = scanner.options
+        self._decoder = scanner.decoder()
+        self._report = report
+        self._quiet = QuietTimer(self._options.incomplete_timeout_s, self._on_silence)
+
+    def feed(self, events: Sequence[InputEvent]) -> None:
+        for event in events:
+            for item in self._decoder.feed(event):
+                self._deliver(item)
+        timeout = self._pending_timeout()
+        if timeout is None:
+            self._quiet.cancel()
+        else:
+            self._quiet.restart(timeout)
+
+    def close(self) -> None:
+        self._quiet.cancel()
+        self._decoder.close()
+
+    def _pending_timeout(self) -> float | None:
+        if not self._decoder.pending:
             return None
-        if decoder.gap_s is not None:
-            return min(decoder.gap_s, self.options.incomplete_timeout_s)
-        return self.options.incomplete_timeout_s
+        if self._decoder.gap_s is not None:
+            return min(self._decoder.gap_s, self._options.incomplete_timeout_s)
+        return self._options.incomplete_timeout_s
 
-    def _on_silence(self, decoder: KeyboardDecoder, report: ScanReporter) -> None:
-        if decoder.gap_s is not None:
-            for item in decoder.end_by_gap():
-                self._deliver(item, report)
+    def _on_silence(self) -> None:
+        if self._decoder.gap_s is not None:
+            for item in self._decoder.end_by_gap():
+                self._deliver(item)
         else:
-            problem = decoder.abandon()
-            report.dropped(f"{problem.reason} within {self.options.incomplete_timeout_s}s", problem.typed)
+            problem = self._decoder.abandon()
+            self._report.dropped(f"{problem.reason} within {self._options.incomplete_timeout_s}s", problem.typed)
 
-    def _deliver(self, item: WedgeScan | WedgeProblem, report: ScanReporter) -> None:
+    def _deliver(self, item: WedgeScan | WedgeProblem) -> None:
         if isinstance(item, WedgeScan):
-            report.scan(item.label, item.raw)
+            self._report.scan(item.label, item.raw)
         else:
-            report.dropped(item.reason, item.typed)
+            self._report.dropped(item.reason, item.typed)
