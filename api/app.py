@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Awaitable, Callable
-from importlib import resources
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from api import drawers
+from api.console import console_endpoints
 from api.endpoint_table import ENDPOINTS
 from api.endpoints import Call, Endpoint, add_routes
 from api.events_ws import EVENTS_PATH, FRAMES, SOCKETS, FrameCache, close_all_sockets, events_handler
@@ -109,24 +109,12 @@ def build_app(daemon: Daemon) -> web.Application:
     async def get_openapi(call: Call) -> web.Response:
         return web.Response(body=openapi_document, content_type="application/json")
 
-    async def get_console(call: Call) -> web.Response:
-        page = resources.files("api").joinpath("static/console.html").read_bytes()
-        return web.Response(
-            body=page,
-            content_type="text/html",
-            headers={
-                "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws:; "
-                "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
-                "X-Frame-Options": "DENY",
-            },
-        )
-
     add_routes(app, ENDPOINTS)
     add_routes(
         app,
         (
             Endpoint("GET", "/api/v1/openapi.json", get_openapi, "public", "This document", tag="daemon"),
-            Endpoint("GET", "/", get_console, "public", "Technician console", response_media="text/html", tag="daemon"),
+            *console_endpoints(),
         ),
     )
     app.router.add_get(EVENTS_PATH, events_handler)

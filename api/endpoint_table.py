@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api import audit, displays, drawers, printers, routes, scales
+from api import audit, diagnostics, displays, drawers, metrics, printers, routes, scales
 from api.endpoints import Endpoint
 
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -12,4 +12,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *printers.ENDPOINTS,
     *drawers.ENDPOINTS,
     *audit.ENDPOINTS,
+    *diagnostics.ENDPOINTS,
+    *metrics.ENDPOINTS,
 )

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from api.guard import principal_of
+from api.guard import is_local_tool, principal_of
 from api.problems import ApiError
 from daemon.config import Scope
 
@@ -52,6 +52,8 @@ class Endpoint:
     errors: Sequence[str] = ()
     tag: str = "devices"
     description: str = ""
+    local_without_token: bool = False
+    """Also answer a local non-browser client that sends no token (see :func:`api.guard.is_local_tool`)."""
 
 
 def validation_problem(err: ValidationError, where: str) -> ApiError:
@@ -63,11 +65,16 @@ def validation_problem(err: ValidationError, where: str) -> ApiError:
     return ApiError("invalid_request", f"{where} {first['loc']}: {first['msg']}", errors=errors)
 
 
-def _check_access(request: web.Request, access: Access) -> None:
+def _check_access(request: web.Request, endpoint: Endpoint) -> None:
+    access = endpoint.access
     if access == "public":
         return
     principal = principal_of(request)
     if principal is None:
+        # A request that brings credentials is judged by them: a wrong token gets its 401, not a silent pass.
+        no_credentials = "Authorization" not in request.headers
+        if endpoint.local_without_token and no_credentials and is_local_tool(request):
+            return
         raise ApiError("unauthorized")
     if access != "any" and not principal.allows(access):
         raise ApiError("insufficient_scope", f"this needs the {access!r} scope", required_scope=access)
@@ -100,7 +107,7 @@ def json_response(model: BaseModel, status: int = 200) -> web.Response:
 
 def wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
-        _check_access(request, endpoint.access)
+        _check_access(request, endpoint)
         body = await _parse_body(request, endpoint.body) if endpoint.body is not None else None
         query = _parse_query(request, endpoint.query) if endpoint.query is not None else None
         result = await endpoint.handler(Call(request, body, query))

@@ -4,10 +4,13 @@ It runs on every request and every WebSocket upgrade, before any handler. Why ea
 - Host: DNS rebinding makes a hostile page same-origin with us; only the Host header gives it away.
 - Origin: browsers do not apply CORS to WebSocket upgrades or to "simple" requests; we compare exactly.
 - JSON + token on state changes: a form post, text/plain or no-cors fetch can never change state.
+- Local tools (:func:`is_local_tool`): a few read-only endpoints also answer a loopback client that is not a
+  browser without a token, decided per endpoint after these checks.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -47,6 +50,29 @@ class GuardPolicy:
 
 def principal_of(request: web.Request) -> Principal | None:
     return request.get(PRINCIPAL_KEY)
+
+
+def is_local_tool(request: web.Request) -> bool:
+    """A non-browser client on this machine (a Prometheus scraper, curl on the till): loopback peer, no browser marks.
+
+    Browsers send Origin on every cross-origin fetch, but not on "no-cors" GETs (``<img>``, ``<script>``) that any
+    web page may aim at 127.0.0.1; current browsers mark those with ``Sec-Fetch-Site`` instead ("none" is only a
+    URL typed by the user). The Host check has run before this, so a DNS-rebound page — same-origin to its
+    browser, hence no Origin on a GET — never gets here.
+    """
+    if "Origin" in request.headers or request.headers.get("Sec-Fetch-Site", "none") != "none":
+        return False
+    # The TCP peer itself, not request.remote, which forwarded-header handling may rewrite.
+    peer = request.transport.get_extra_info("peername") if request.transport is not None else None
+    if not isinstance(peer, tuple) or not peer or not isinstance(peer[0], str):
+        return False  # a Unix socket or a closed transport: no address to judge
+    try:
+        address = ipaddress.ip_address(peer[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # a dual-stack socket shows 127.0.0.1 as ::ffff:127.0.0.1
+    return address.is_loopback
 
 
 def _cors_headers(origin: str) -> dict[str, str]:

@@ -90,6 +90,10 @@ def build_openapi(endpoints: tuple[Endpoint, ...], version: str) -> dict[str, An
             else [{"bearer": [] if endpoint.access == "any" else [endpoint.access]}],
             "x-posd-scope": endpoint.access,
         }
+        if endpoint.local_without_token:
+            # OpenAPI's empty requirement: no credentials at all is the other way in (from a local tool).
+            operation["security"].append({})
+            operation["x-posd-local-without-token"] = True
         if endpoint.description:
             operation["description"] = endpoint.description
         if endpoint.body is not None:

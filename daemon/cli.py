@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from daemon import __version__, install
+from daemon import __version__, install, technician
 from daemon.audit import AUDIT_DB, verify_database
 from daemon.config import LoadedConfig, default_state_dir, load_config
 from daemon.reference import config_reference
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("drivers", help="list the drivers this installation knows")
     commands.add_parser("config-reference", help="print the configuration reference (Markdown)")
     install.add_commands(commands)
+    technician.add_commands(commands)
     audit = commands.add_parser("audit", help="the cash-drawer audit log").add_subparsers(dest="audit", required=True)
     verify = audit.add_parser("verify", help="check the hash chain and report the first broken record")
     verify.add_argument("--config", type=Path, help="TOML config file (for state_dir)")
@@ -134,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one exit per 
             print(f"{spec.name:<18} {spec.driver.kind.value:<8} {spec.description}{sim}")
         return 0
     if (status := install.run_command_line(args)) is not None:
+        return status
+    if (status := technician.run_command_line(args, registry)) is not None:
         return status
     if args.command == "audit":
         return _audit_verify(args, registry)

@@ -139,6 +139,7 @@ class Subscriber:
         if self.close_reason is not None:
             return
         self.close_reason = reason
+        undelivered = len(self._queue)
         self._queue.clear()
         if self._grace_timer is not None:
             self._grace_timer.cancel()
@@ -146,6 +147,8 @@ class Subscriber:
         self._wakeup.set()
         self._bus.unsubscribe(self)
         if reason.startswith("too slow"):
+            self._bus.subscribers_cut += 1
+            self._bus.events_dropped += undelivered
             _LOGGER.warning("event subscriber closed: %s", reason)
         if self.on_close is not None:
             self.on_close(reason)
@@ -176,6 +179,11 @@ class EventBus:
         self._hard_limit = hard_limit
         self._slow_grace = slow_grace
         self._clock = clock
+        # Counted when a subscriber is cut off, never per event: publishing stays as cheap as it was.
+        self.subscribers_cut = 0
+        """Subscribers closed for being too slow (their clients were disconnected)."""
+        self.events_dropped = 0
+        """Events those subscribers still had queued, never delivered to them."""
 
     @property
     def latest_seq(self) -> int:
@@ -184,6 +192,11 @@ class EventBus:
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
+
+    @property
+    def ring_length(self) -> int:
+        """Events held for replay (``since=``); older ones are announced as a gap."""
+        return len(self._ring)
 
     def publish(self, topic: str, device: str | None, data: Mapping[str, Any]) -> Event:
         self._seq += 1
@@ -216,6 +229,12 @@ class EventBus:
             return ()
         start = max(0, since - self._ring[0].seq + 1)
         return itertools.islice(self._ring, start, None)
+
+    def tail(self, limit: int) -> list[Event]:
+        """The newest ``limit`` events still in the ring, oldest first (diagnostics)."""
+        if limit <= 0:
+            return []
+        return list(itertools.islice(self._ring, max(0, len(self._ring) - limit), None))
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         if subscriber in self._subscribers:

@@ -277,6 +277,16 @@ class Hotplug:
     def discovered(self) -> frozenset[str]:
         return frozenset(self._discovered)
 
+    def describe(self) -> dict[str, Any]:
+        """What hot-plug knows now (support bundle): its source, the devices it added, the nodes it has seen."""
+        return {
+            "running": self._started,
+            "source": type(self._source).__name__,
+            "discover": self._config.discover,
+            "discovered": sorted(self._discovered),
+            "nodes": dict(sorted(self._node_owner.items())),
+        }
+
     async def start(self) -> None:
         await self._source.start(self.handle)
         self._started = True

@@ -60,6 +60,9 @@ _COLUMNS = (
     "seq, id, printer, state, reason, kind, payload, copy, client, idempotency_key, request_hash, created, updated"
 )
 
+# The job columns with an empty blob in place of the payload, for listings that must not read documents.
+_SUMMARY_COLUMNS = _COLUMNS.replace("payload", "X''")
+
 
 @dataclass(frozen=True, slots=True)
 class JobRecord:
@@ -126,6 +129,13 @@ class IdempotencyConflict(Exception):
     def __init__(self, existing: JobRecord) -> None:
         super().__init__(f"Idempotency-Key already used for job {existing.id} with a different request")
         self.existing = existing
+
+
+def _count_jobs(conn: sqlite3.Connection) -> dict[tuple[str, JobState], int]:
+    """(printer, state) → how many jobs the journal keeps."""
+    # GROUP BY the leading columns of jobs_open: SQLite counts from that index alone, never the payloads.
+    rows = conn.execute("SELECT printer, state, COUNT(*) FROM jobs GROUP BY printer, state")
+    return {(printer, JobState(state)): count for printer, state, count in rows}
 
 
 class Journal:
@@ -266,6 +276,32 @@ class Journal:
                 f"SELECT {_COLUMNS} FROM jobs WHERE printer = ? ORDER BY seq DESC LIMIT ?", (printer, limit)
             )
             return [JobRecord.from_row(r) for r in rows]
+
+        return await self._db.run(select)
+
+    async def count_by_state(self) -> dict[tuple[str, JobState], int]:
+        """(printer, state) → how many jobs the journal keeps (finished ones until the retention ends)."""
+
+        return await self._db.run(_count_jobs)
+
+    async def summary(self, limit: int = 50) -> dict[str, Any]:
+        """Job counts by printer and state, and the newest ``limit`` jobs in their API shape (for diagnostics).
+
+        The payload column is never read: a bundle must not carry receipts (customer data) nor megabytes of images.
+        """
+
+        def select(conn: sqlite3.Connection) -> dict[str, Any]:
+            counts: dict[str, dict[str, int]] = {}
+            for (printer, state), count in _count_jobs(conn).items():
+                counts.setdefault(printer, {})[state.value] = count
+            rows = conn.execute(
+                f"SELECT {_SUMMARY_COLUMNS}, LENGTH(payload) FROM jobs ORDER BY seq DESC LIMIT ?", (limit,)
+            )
+            recent = []
+            for *row, size in rows:
+                record = JobRecord.from_row(tuple(row))
+                recent.append({**record.public(), "client": record.client, "bytes": size})
+            return {"counts": counts, "recent": recent}
 
         return await self._db.run(select)
 

@@ -16,6 +16,7 @@ from daemon.database import Database
 from daemon.drawers import DrawerService
 from daemon.events import EventBus
 from daemon.hotplug import Hotplug, HotplugSource, start_hotplug
+from daemon.logring import LogRing
 from daemon.manager import DeviceManager
 from daemon.printing import PrintService
 from daemon.security import ADMIN_NAME, Principal, TokenStore, ensure_admin_token
@@ -64,6 +65,8 @@ class Daemon:
         )
         self.hotplug: Hotplug | None = None
         self._hotplug_source = hotplug_source  # None: udev's netlink monitor
+        self.log_ring = LogRing()
+        """Recent log records for the support bundle; on the root logger from start to stop."""
         self.started_monotonic = time.monotonic()
         self._stopped = False
 
@@ -72,6 +75,7 @@ class Daemon:
         return time.monotonic() - self.started_monotonic
 
     async def start(self) -> None:
+        self.log_ring.install()
         self.admin_token = ensure_admin_token(self.state_dir)
         self.tokens.add(self.admin_token, Principal(ADMIN_NAME, frozenset({"admin"})))
         self.tokens.add_configured(self.config.tokens)
@@ -110,3 +114,4 @@ class Daemon:
         await self.statistics.stop()
         await self._db.close()
         await self.audit.close()
+        self.log_ring.uninstall()

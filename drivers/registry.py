@@ -130,16 +130,33 @@ BUILTIN_DRIVERS: tuple[DriverSpec, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class PluginFailure:
+    """A ``posd.drivers`` entry point that could not be loaded (kept for diagnostics)."""
+
+    name: str
+    value: str
+    error: str
+
+
 class DriverRegistry:
     def __init__(self, specs: Iterable[DriverSpec]) -> None:
         self._specs: dict[str, DriverSpec] = {}
+        self._origins: dict[str, str] = {}
+        self.failed_plugins: list[PluginFailure] = []
+        """Plug-ins skipped at load: a technician must be able to see why a driver is missing."""
         for spec in specs:
             self.add(spec)
 
-    def add(self, spec: DriverSpec) -> None:
+    def add(self, spec: DriverSpec, origin: str = "builtin") -> None:
         if spec.name in self._specs:
             raise ConfigError(f"driver {spec.name!r} is registered twice")
         self._specs[spec.name] = spec
+        self._origins[spec.name] = origin
+
+    def origin(self, name: str) -> str:
+        """``builtin``, or ``plugin <entry point> (<module:attr>)`` for a driver a package added."""
+        return self._origins.get(name, "builtin")
 
     def find(self, name: str) -> DriverSpec | None:
         return self._specs.get(name)
@@ -166,10 +183,11 @@ class DriverRegistry:
                 for spec in [specs] if isinstance(specs, DriverSpec) else list(specs):
                     if not isinstance(spec, DriverSpec):
                         raise TypeError(f"{spec!r} is not a DriverSpec")
-                    registry.add(spec)
+                    registry.add(spec, origin=f"plugin {point.name} ({point.value})")
             except ConfigError:
                 raise
             except Exception as err:
                 # A broken plug-in must not stop the till; say which one and carry on without it.
                 _LOGGER.error("driver plug-in %s (%s) failed to load: %s", point.name, point.value, err)
+                registry.failed_plugins.append(PluginFailure(point.name, point.value, f"{type(err).__name__}: {err}"))
         return registry

@@ -15,6 +15,7 @@ import signal
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import BinaryIO
 
 import aiohttp
 import pytest
@@ -30,7 +31,18 @@ pytestmark = pytest.mark.timeout(300)
 
 
 async def start_daemon(config: Path, state: Path) -> tuple[asyncio.subprocess.Process, str]:
-    process = await asyncio.create_subprocess_exec(
+    log = config.parent / "posd.stderr.log"  # every start appends: a daemon that dies before ready says why
+    with log.open("ab") as stderr:
+        process = await spawn_daemon(config, state, stderr)
+    assert process.stdout is not None
+    line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+    match = re.search(r"ready on (http://\S+)", line)
+    assert match, f"no ready line ({line!r}); stderr ends:\n{log.read_text(errors='replace')[-3000:]}"
+    return process, match.group(1)
+
+
+async def spawn_daemon(config: Path, state: Path, stderr: BinaryIO) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "daemon",
@@ -42,13 +54,8 @@ async def start_daemon(config: Path, state: Path) -> tuple[asyncio.subprocess.Pr
         "--port",
         "0",
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=stderr,
     )
-    assert process.stdout is not None
-    line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
-    match = re.search(r"ready on (http://\S+)", line)
-    assert match, line
-    return process, match.group(1)
 
 
 async def submit(session: aiohttp.ClientSession, url: str, marker: str, accepted: set[str]) -> None:
