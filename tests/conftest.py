@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,13 @@ FAST_SUPERVISOR = """
 backoff_initial_s = 0.05
 backoff_max_s = 0.5
 """
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The daemons the tests start as processes read POSD_* variables as configuration and refuse unknown
+    # ones: whatever the developer's shell or CI sets under that prefix must not reach them.
+    for name in [name for name in os.environ if name.startswith("POSD_")]:
+        del os.environ[name]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,7 +1,7 @@
 """Browser fixtures: Debian's chromium driven by Playwright's async API, on the test's own event loop.
 
 Playwright's own browser builds are never downloaded: the system's ``chromium`` is launched by path. Without it
-the browser tests skip — unless ``POSD_REQUIRE_BROWSER=1`` (set by .ci/test, whose bootstrap installs chromium),
+the browser tests skip — unless ``REQUIRE_BROWSER_TESTS=1`` (set by .ci/test, whose bootstrap installs chromium),
 where a missing browser is a failure, so CI can never pass by silently skipping them.
 
 One browser per test, not per module: the daemon fixtures (``start_daemon``, ``sim_daemon``) and the task-leak
@@ -48,8 +48,8 @@ def chromium_path() -> str:
     path = shutil.which("chromium")
     if path is not None:
         return path
-    if os.environ.get("POSD_REQUIRE_BROWSER") == "1":
-        pytest.fail("POSD_REQUIRE_BROWSER=1 but `chromium` is not on PATH (sh .ci/bootstrap test installs it)")
+    if os.environ.get("REQUIRE_BROWSER_TESTS") == "1":
+        pytest.fail("REQUIRE_BROWSER_TESTS=1 but `chromium` is not on PATH (sh .ci/bootstrap test installs it)")
     pytest.skip("Debian's chromium is not installed (apt-get install chromium, or sh .ci/bootstrap test)")
 
 
