@@ -132,9 +132,9 @@ def start_posd3(workdir: Path, ptys: dict[str, Pty], timeout: float = 30.0) -> S
     return Server(child, port, token)
 
 
-def run_once(target: Target, clients_n: int, *, scans: int, warmup: int, workdir: Path, tag: str) -> None:
+def run_once(target: Target, clients_n: int, *, scans: int, warmup: int, workdir: Path, tag: str, client: str) -> None:
     rng = random.Random(tag)
-    clients = start_clients(target.server, clients_n, workdir, tag, timeout=scans * 0.05 + 60.0)
+    clients = start_clients(target.server, clients_n, workdir, tag, timeout=scans * 0.05 + 60.0, implementation=client)
     try:
         for i in range(warmup):
             time.sleep(rng.uniform(0.005, 0.010))
@@ -168,6 +168,12 @@ def main() -> int:
     parser.add_argument("--scans", type=int, default=200, help="timed scans per round per N per target")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument(
+        "--client",
+        choices=("aiohttp", "lean"),
+        default="aiohttp",
+        help="client implementation, one process each (see _ws_client.py; scan_latency.py compares both)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args()
     print(f"scanner_latency {date.today()} — {machine_note()}")
@@ -196,7 +202,15 @@ def main() -> int:
                         target = results.setdefault((name, clients_n), Target(name, server, pty, encode))
                         before = len(target.deliveries_ns)
                         tag = f"{name}-n{clients_n}-r{round_no}"
-                        run_once(target, clients_n, scans=args.scans, warmup=args.warmup, workdir=workdir, tag=tag)
+                        run_once(
+                            target,
+                            clients_n,
+                            scans=args.scans,
+                            warmup=args.warmup,
+                            workdir=workdir,
+                            tag=tag,
+                            client=args.client,
+                        )
                         p50 = Summary.of_ns(target.deliveries_ns[before:]).p50_ms
                         print(f"  round {round_no} N={clients_n:<3} {name:<6} p50 {p50:.3f} ms")
         except BenchError as err:
