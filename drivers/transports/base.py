@@ -48,6 +48,10 @@ class Transport(abc.ABC):
     def describe(self) -> dict[str, Any]:
         """What the API shows under ``Device.transport`` (type plus address)."""
 
+    def where(self) -> str:
+        """The address for messages and reasons, on one line: ``serial /dev/ttyUSB0 9600 8N1``."""
+        return " ".join(str(value) for value in self.describe().values())
+
     @property
     @abc.abstractmethod
     def is_open(self) -> bool: ...
@@ -163,9 +167,9 @@ class StreamTransport(Transport):
             async with asyncio.timeout(timeout):
                 self._reader, self._writer = await self._connect()
         except TimeoutError as err:
-            raise TransportTimeout(f"opening {self.describe()} timed out after {timeout}s") from err
+            raise TransportTimeout(f"opening {self.where()} timed out after {timeout}s") from err
         except self._wrapped_errors as err:
-            raise TransportClosed(f"cannot open {self.describe()}: {err}") from err
+            raise TransportClosed(f"cannot open {self.where()}: {err}") from err
 
     @property
     def is_open(self) -> bool:

@@ -206,3 +206,6 @@ class RecordTransport(Transport):
 
     def describe(self) -> dict[str, Any]:
         return {"type": self.transport_type, "paths": list(self._paths)}
+
+    def where(self) -> str:
+        return f"{self.transport_type} {', '.join(self._paths)}"

@@ -83,5 +83,5 @@ class SerialTransport(StreamTransport):
             "type": "serial",
             "port": s.port,
             "baudrate": s.baudrate,
-            "framing": f"{s.bytesize}{s.parity}{s.stopbits}",
+            "framing": f"{s.bytesize}{s.parity}{s.stopbits:g}",  # 8N1, 7E1, 8N1.5
         }

@@ -41,3 +41,6 @@ class TcpTransport(StreamTransport):
 
     def describe(self) -> dict[str, Any]:
         return {"type": "tcp", "host": self.settings.host, "port": self.settings.port}
+
+    def where(self) -> str:
+        return f"tcp {self.settings.host}:{self.settings.port}"
