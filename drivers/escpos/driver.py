@@ -30,6 +30,7 @@ from drivers.escpos.codec import (
     status_request,
 )
 from drivers.escpos.document import Document
+from drivers.escpos.interpreter import count_printed
 from drivers.escpos.kick_detect import describe_drawer_kicks, neutralize_drawer_kicks
 from drivers.escpos.profile import DEFAULT_PROFILE_NAME, PrinterProfile, ProfileOverrides, get_profile
 from drivers.escpos.render import render_document, render_image, render_raw
@@ -277,6 +278,10 @@ class EscposPrinter(ReceiptPrinter):
                     state, reason = self._state_for(self._status) if self._status else (DeviceState.READY, None)
                     self.ctx.set_state(state, reason)
         self._poll_now.set()
+        printed = count_printed(data)
+        self.ctx.stats.increment("ReceiptLinePrintedCount", printed.lines)
+        self.ctx.stats.increment("PaperCutCount", printed.cuts)
+        self.ctx.stats.increment("BarCodePrintedCount", printed.barcodes)
 
     async def kick_drawer(
         self, pin: Literal[2, 5], on_ms: int, off_ms: int, *, deadline: float | None = None, realtime: bool = False
@@ -324,6 +329,5 @@ class EscposPrinter(ReceiptPrinter):
         text = f"online={status.online} paper={status.paper} cover={status.cover}"
         if level == "external" and ok:
             await self.print_bytes(b"\x1b@posd test print\n" + self.ctx.device_id.encode() + b"\n\n\n\x1dV\x42\x00")
-            self.ctx.stats.increment("PaperCutCount")
             text += "; test page printed"
         return HealthResult(ok=ok, text=text)

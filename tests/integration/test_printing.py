@@ -46,6 +46,33 @@ async def test_raw_job_is_journaled_printed_and_reported(sim_daemon: RunningDaem
         assert db.execute("SELECT state FROM jobs WHERE id = ?", (job["id"],)).fetchone() == ("done",)
 
 
+async def test_printed_jobs_count_in_the_printers_upos_statistics(sim_daemon: RunningDaemon) -> None:
+    jobs = await sim_daemon.events("topics=printer.job")
+    document = {
+        "blocks": [
+            {"type": "text", "text": "Pão de queijo"},
+            {"type": "text", "text": "Total R$ 12,50"},
+            {"type": "barcode", "data": "7891000315507", "symbology": "EAN13"},
+            {"type": "cut"},
+            {"type": "text", "text": "Via do cliente"},
+            {"type": "cut"},
+        ]
+    }
+    before = (await sim_daemon.get("/api/v1/devices/printer-1")).body["device"]["stats"]
+    response = await sim_daemon.post("/api/v1/printers/printer-1/jobs", {"document": document})
+    await job_states(jobs, response.body["job"]["id"], "done")
+    raw = await sim_daemon.post("/api/v1/printers/printer-1/jobs", raw_job("ORDER 7"))
+    await job_states(jobs, raw.body["job"]["id"], "done")
+    after = (await sim_daemon.get("/api/v1/devices/printer-1")).body["device"]["stats"]
+
+    def grew(name: str) -> int:
+        return int(after.get(name, 0)) - int(before.get(name, 0))
+
+    assert grew("PaperCutCount") == 3  # two in the document, one in the raw job
+    assert grew("BarCodePrintedCount") == 1
+    assert grew("ReceiptLinePrintedCount") == 4  # three text blocks and ORDER 7; the barcode's digits are not text
+
+
 async def test_idempotency_key_returns_the_same_job_and_prints_once(sim_daemon: RunningDaemon) -> None:
     jobs = await sim_daemon.events("topics=printer.job")
     headers = {"Idempotency-Key": "sale-0042"}
