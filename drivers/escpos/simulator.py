@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,11 +18,15 @@ from drivers.escpos.codec import (
     encode_asb,
     encode_status_byte,
 )
-from drivers.escpos.interpreter import AutoStatusSet, DrawerPulse, EscposInterpreter, StatusRequest
+from drivers.escpos.interpreter import Action, AutoStatusSet, DrawerPulse, EscposInterpreter, StatusRequest
 from drivers.escpos.profile import SIMULATED_PROFILE_NAME, PrinterProfile, get_profile
 from drivers.models import DeviceKind, PrinterStatus
 from drivers.simulator import Endpoint, SimEnvironment, Simulator, TcpEndpoint
 from drivers.transports import PeerSettings
+
+#: Real-time commands a printer runs from its receive buffer on arrival, even when it cannot print:
+#: DLE EOT n (status) and DLE DC4 1 m t (drawer pulse).
+_REALTIME = re.compile(rb"\x10\x04[\x01-\x04]|\x10\x14\x01[\x00\x01][\x01-\x08]", re.DOTALL)
 
 
 class FaultControl(BaseModel):
@@ -60,6 +65,7 @@ class EscposSimulator(Simulator):
         self.kicks = 0
         self._paper_end_at_cut: int | None = None
         self._asb_last: bytes | None = None  # the last Automatic Status Back message sent
+        self._held = bytearray()  # received while it could not print
 
     @classmethod
     def create(cls, device_id: str, env: SimEnvironment) -> EscposSimulator:
@@ -69,21 +75,53 @@ class EscposSimulator(Simulator):
     def status(self) -> PrinterStatus:
         return PrinterStatus(online=self.online, paper=self.paper, cover=self.cover)
 
+    @property
+    def can_print(self) -> bool:
+        return self.online and self.cover == "closed" and self.paper != "end"
+
     def on_bytes(self, data: bytes) -> None:
         self.received += data
+        if self._held or not self.can_print:
+            # A printer that cannot print keeps what arrives in its receive buffer and runs it on recovery
+            # (an ESC p sent now opens the drawer later); only real-time commands act on arrival.
+            self._held += self._run_realtime(data)
+            self.report_status_change()
+            return
+        self._process(data)
+
+    def _run_realtime(self, data: bytes) -> bytes:
+        """Answer DLE EOT and fire DLE DC4 1 in ``data`` now; return ``data`` with them blanked out (NULs)."""
+
+        def run(match: re.Match[bytes]) -> bytes:
+            for action in EscposInterpreter.for_profile(self.profile).feed(match.group()):
+                self._act(action)
+            return bytes(len(match.group()))
+
+        return _REALTIME.sub(run, data)
+
+    def _resume(self) -> None:
+        """Recovered: run what waited in the receive buffer."""
+        if self._held and self.can_print:
+            held, self._held = bytes(self._held), bytearray()
+            self._process(held)
+
+    def _process(self, data: bytes) -> None:
         for action in self.paper_out.feed(data):
-            if isinstance(action, StatusRequest):
-                self._check_roll()
-                sensor = self.drawer_connected and self.drawer_open
-                self.send(bytes([encode_status_byte(action.n, self.status, sensor)]))
-            elif isinstance(action, DrawerPulse):
-                self.kicks += 1
-                if self.drawer_connected and action.pin == self.drawer_pin:
-                    self.drawer_open = True
-            elif isinstance(action, AutoStatusSet) and action.items:
-                self._send_asb()  # a printer reports once when ASB is enabled
+            self._act(action)
         self._check_roll()
         self.report_status_change()
+
+    def _act(self, action: Action) -> None:
+        if isinstance(action, StatusRequest):
+            self._check_roll()
+            sensor = self.drawer_connected and self.drawer_open
+            self.send(bytes([encode_status_byte(action.n, self.status, sensor)]))
+        elif isinstance(action, DrawerPulse):
+            self.kicks += 1
+            if self.drawer_connected and action.pin == self.drawer_pin:
+                self.drawer_open = True
+        elif isinstance(action, AutoStatusSet) and action.items:
+            self._send_asb()  # a printer reports once when ASB is enabled
 
     def _send_asb(self) -> None:
         self._asb_last = encode_asb(self.status, self.drawer_connected and self.drawer_open)
@@ -119,6 +157,7 @@ class EscposSimulator(Simulator):
             if control.paper_end_after_cuts is not None:
                 self._paper_end_at_cut = self.paper_out.cuts + control.paper_end_after_cuts
             self.report_status_change()
+            self._resume()
             return self.status.model_dump()
         asb_items = self.paper_out.asb_items  # clearing the printout does not reset the printer
         self.paper_out = EscposInterpreter.for_profile(self.profile)

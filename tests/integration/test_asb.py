@@ -137,11 +137,35 @@ async def test_simulator_reports_by_asb_only_while_enabled(tcp_printer: EscposSi
         await tcp_printer.control({"action": "fault", "cover": "open"})
         assert await asyncio.wait_for(reader.readexactly(4), 5) == bytes.fromhex("38000000")
         await tcp_printer.control({"action": "fault", "online": True})  # no change: no message
+        await tcp_printer.control({"action": "fault", "cover": "closed"})
+        assert await asyncio.wait_for(reader.readexactly(4), 5) == bytes.fromhex("10000000")
         writer.write(b"\x1b@")
         await until(lambda: tcp_printer.paper_out.asb_items == 0)
-        await tcp_printer.control({"action": "fault", "cover": "closed"})
+        await tcp_printer.control({"action": "fault", "paper": "near_end"})  # a change, but ASB is off
         writer.write(b"\x10\x04\x01")
         assert await asyncio.wait_for(reader.readexactly(1), 5) == b"\x12"  # DLE EOT 1 reply, no ASB before it
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def test_simulator_keeps_what_it_cannot_print_and_runs_it_on_recovery(tcp_printer: EscposSimulator) -> None:
+    """Like a real printer: with the cover open, ESC p and text wait in the receive buffer and run when it
+    closes (so a driver that sent a kick to an offline printer would open the drawer late, and a test sees it);
+    DLE EOT is answered and DLE DC4 1 fires at once."""
+    port = tcp_printer.transport_settings().model_dump()["port"]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        await tcp_printer.control({"action": "fault", "cover": "open"})
+        writer.write(b"\x1b@HELD LINE\n\x1bp\x00\x19\xfa" + b"\x10\x04\x02")
+        assert await asyncio.wait_for(reader.readexactly(1), 5) == b"\x16"  # DLE EOT 2: cover open (bit 2)
+        assert (tcp_printer.drawer_open, tcp_printer.paper_out.lines) == (False, [])
+        writer.write(b"\x10\x14\x01\x00\x01")  # the real-time pulse acts now
+        await until(lambda: tcp_printer.drawer_open)
+        assert tcp_printer.kicks == 1
+        await tcp_printer.control({"action": "fault", "cover": "closed"})
+        assert tcp_printer.paper_out.lines == ["HELD LINE"]
+        assert tcp_printer.kicks == 2  # the held ESC p ran on recovery; the real-time pulse did not run twice
     finally:
         writer.close()
         await writer.wait_closed()
