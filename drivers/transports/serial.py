@@ -38,6 +38,18 @@ class SerialSettings(BaseModel):
     xonxoff: bool = Field(False, description="Software flow control.")
 
 
+def check_input_parity(fd: int) -> None:
+    """Have the kernel check the parity of every byte read (pyserial turns INPCK off whatever the parity).
+
+    Without IGNPAR or PARMRK a byte that fails the check reads as NUL, which no scale or scanner protocol
+    sends inside a frame: the codec drops the frame instead of reading a digit with a flipped bit (Toledo
+    8217 and Prix frames carry no checksum; parity is all that guards the weight).
+    """
+    attributes = termios.tcgetattr(fd)
+    attributes[0] = (attributes[0] | termios.INPCK) & ~(termios.IGNPAR | termios.PARMRK)
+    termios.tcsetattr(fd, termios.TCSANOW, attributes)
+
+
 class SerialTransport(StreamTransport):
     transport_type = "serial"
     # termios.error is not an OSError: a port that refuses a setting raises it.
@@ -71,6 +83,9 @@ class SerialTransport(StreamTransport):
             reader = PushReader(loop=loop)
             protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
             transport, _ = await serial_asyncio_fast.connection_for_serial(loop, lambda: protocol, port)
+            if self.settings.parity != "N":
+                # After the transport, which sets timeouts: pyserial reapplies its flags on every such change.
+                check_input_parity(port.fileno())
         except BaseException:
             with contextlib.suppress(Exception):
                 port.close()

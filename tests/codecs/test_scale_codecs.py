@@ -6,6 +6,7 @@
   was not sent; noise that cannot start a frame costs nothing;
 * bit 7 (parity on a 7-bit line read at 8 bits) changes nothing (7-bit protocols);
 * a frame with a wrong checksum never yields a weight (protocols with a checksum);
+* a byte that failed its parity check (read as NUL) never makes a wrong weight (7-bit protocols);
 * arbitrary bytes never make a decoder raise (the hypothesis half of the fuzzing; atheris is the other).
 """
 
@@ -97,6 +98,23 @@ def test_a_bad_checksum_never_yields_a_weight(protocol: Protocol, data: st.DataO
     items = decode_chunks(protocol, [damaged])
     assert readings(protocol, items) == []
     assert any(isinstance(item, BadFrame) for item in items)
+
+
+@pytest.mark.parametrize("protocol", [p for p in PROTOCOLS if p.seven_bit], ids=lambda p: p.name)
+@PROPERTY
+@given(data=st.data(), where=st.integers(0, 1000))
+def test_a_byte_that_failed_parity_never_yields_a_wrong_weight(
+    protocol: Protocol, data: st.DataObject, where: int
+) -> None:
+    # The serial transport turns on input parity checking (INPCK without IGNPAR/PARMRK): the kernel reads a
+    # byte that fails its check as NUL. Whatever byte that was, the frame must not read as another weight.
+    frame, expected = data.draw(protocol.frames.filter(lambda f: len(f[0]) > 2), label="frame")
+    index = where % len(frame)
+    damaged = frame[:index] + b"\x00" + frame[index + 1 :]
+    for reading in decode(protocol, damaged):
+        if reading is not None and reading.value is not None:
+            assert expected is not None, (damaged, reading)
+            assert (reading.value, reading.unit) == (expected.value, expected.unit), (damaged, reading)
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.name)
