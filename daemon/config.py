@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -21,13 +21,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from drivers.errors import ConfigError
+from drivers.models import DeviceKind
 from drivers.registry import DriverRegistry, DriverSpec
+from drivers.simulated import DEFAULT_SIMULATED_DEVICES, SimulatedDevice
 from drivers.transports import PeerSettings, TransportSettings
 
 DEFAULT_CONFIG_PATH = Path("/etc/posd/posd.toml")
 DEFAULT_PORT = 7117
 ENV_PREFIX = "POSD_"
 ENV_CONFIG_PATH = "POSD_CONFIG"
+
+DEVICE_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 
 Scope = Literal["print", "display", "scale", "scanner", "drawer", "admin"]
 SCOPES: tuple[Scope, ...] = ("print", "display", "scale", "scanner", "drawer", "admin")
@@ -136,12 +140,53 @@ class TokenConfig(_Strict):
 
 
 class DeviceConfig(_Strict):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+    id: str = Field(pattern=DEVICE_ID_PATTERN)
     driver: str
     name: str | None = None
     enabled: bool = True
     transport: TransportSettings
     options: dict[str, Any] = Field(default_factory=dict)
+
+
+class SimulatedDeviceConfig(_Strict):
+    driver: str = Field(description="A driver that has a simulator (`posd drivers` marks them).")
+    id: str | None = Field(
+        None,
+        pattern=DEVICE_ID_PATTERN,
+        description="Device id in the API. Default: `<kind>-<n>`, numbered per kind in list order (scale-1, "
+        "scale-2, …), skipping ids already in use.",
+    )
+    name: str | None = Field(None, description="Human name. Default: the driver's description, marked (simulated).")
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The driver's own options, as under `[[devices]]`. The simulator plays the same model where the "
+        "options shape the wire: printer profile, drawer pin, scanner suffix and keyboard layout, Prix variant, "
+        "continuous checksum, display encoding and width.",
+    )
+    peer: str | None = Field(
+        None,
+        description="For a device reached through another (escpos-drawer, on a printer's kick connector): the id of "
+        "the simulated printer it hangs on. Default: the first simulated printer listed.",
+    )
+
+
+class SimulateConfig(_Strict):
+    all: bool = Field(
+        False,
+        description="One device of every driver that has a simulator (a demo, or a test of them all); devices must "
+        "then be empty. `posd serve --simulate-all` does the same.",
+    )
+    devices: list[SimulatedDeviceConfig] = Field(
+        default_factory=list,
+        description="The simulated devices, one `[[simulate.devices]]` table each. Empty (and all = false): one of "
+        "each kind, printer-1, drawer-1, scanner-1, scale-1 and display-1.",
+    )
+
+    @model_validator(mode="after")
+    def _all_or_devices(self) -> SimulateConfig:
+        if self.all and self.devices:
+            raise ValueError("all = true and a devices list exclude each other: keep one")
+        return self
 
 
 class Config(_Strict):
@@ -160,6 +205,7 @@ class Config(_Strict):
     drawers: DrawersConfig = Field(default_factory=DrawersConfig)
     tokens: dict[str, TokenConfig] = Field(default_factory=dict)
     devices: list[DeviceConfig] = Field(default_factory=list)
+    simulate: SimulateConfig = Field(default_factory=SimulateConfig)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Config:
@@ -191,6 +237,8 @@ class LoadedConfig:
     config: Config
     source: str
     devices: list[ResolvedDevice] = field(default_factory=list)
+    simulated: tuple[SimulatedDevice, ...] = DEFAULT_SIMULATED_DEVICES
+    """What simulate mode runs (checked even when not simulating, so --check-config reports a bad [simulate])."""
 
 
 def default_state_dir() -> Path:
@@ -320,6 +368,15 @@ def load_config(
     for index, device in enumerate(config.devices):
         loaded.devices.append(resolve_device(device, registry, f"{source}: devices[{index}] (id {device.id!r})"))
     check_peers(loaded.devices, source)
+
+    def locate(index: int, entry: SimulatedDeviceConfig, key: str) -> str:
+        named = f" (id {entry.id!r})" if entry.id is not None else ""
+        base = f"simulate.all ({entry.driver})" if config.simulate.all else f"simulate.devices[{index}]{named}"
+        origin = _where(("simulate", "all" if config.simulate.all else "devices"), source, env_origins)
+        return f"{origin}: {base}" + (f".{key}" if key else "")
+
+    taken = {device.config.id for device in loaded.devices}
+    loaded.simulated = resolve_simulation(config.simulate, registry, locate, taken)
     return loaded
 
 
@@ -333,19 +390,105 @@ def resolve_device(
         raise ConfigError(f"{where}.driver: unknown driver {device.driver!r} (known: {known})")
     # Line settings the configuration leaves out come from the device's own defaults (e.g. 7E1 scales).
     device = device.model_copy(update={"transport": spec.apply_serial_defaults(device.transport)})
-    try:
-        options = spec.driver.Options.model_validate(device.options)
-    except ValidationError as err:
-        raise ConfigError(
-            "\n".join(
-                f"{where}.options.{_format_loc(tuple(e['loc']), device.options)}: {e['msg']}"
-                for e in err.errors(include_url=False)
-            )
-        ) from err
+    options = driver_options(spec, device.options, f"{where}.options")
     if isinstance(device.transport, PeerSettings) != spec.peer_transport:
         need = 'type = "printer"' if spec.peer_transport else "a byte transport (serial, tcp)"
         raise ConfigError(f"{where}.transport: driver {spec.name!r} needs {need}")
     return ResolvedDevice(config=device, spec=spec, options=options, simulated=simulated)
+
+
+def driver_options(spec: DriverSpec, options: Mapping[str, Any], where: str) -> BaseModel:
+    """``options`` validated against the driver's own model; ``where`` names the options table in errors."""
+    try:
+        return spec.driver.Options.model_validate(options)
+    except ValidationError as err:
+        raise ConfigError(
+            "\n".join(
+                f"{where}.{_format_loc(tuple(e['loc']), options)}: {e['msg']}" for e in err.errors(include_url=False)
+            )
+        ) from err
+
+
+Locate = Callable[[int, SimulatedDeviceConfig, str], str]
+"""(entry index, entry, key) → where that key of a simulated device came from, for error messages."""
+
+
+def resolve_simulation(
+    section: SimulateConfig, registry: DriverRegistry, locate: Locate, taken: Collection[str] = ()
+) -> tuple[SimulatedDevice, ...]:
+    """The simulated devices a selection asks for, checked against the registry; none selected: the default set.
+
+    Ids left out are numbered per kind, skipping ``taken`` (configured devices) and the ids the selection names.
+    A device reached through another (``peer_transport``) hangs on the printer named by ``peer``, else on the
+    first one listed, as its ``type = "printer"`` transport would.
+    """
+    entries = section.devices
+    if section.all:
+        entries = [SimulatedDeviceConfig(driver=spec.name) for spec in registry.specs() if spec.simulator is not None]
+    if not entries:
+        return DEFAULT_SIMULATED_DEVICES
+    simulatable = ", ".join(spec.name for spec in registry.specs() if spec.simulator is not None)
+    specs: list[DriverSpec] = []
+    for index, entry in enumerate(entries):
+        spec = registry.find(entry.driver)
+        if spec is None or spec.simulator is None:
+            problem = "unknown driver" if spec is None else "no simulator for driver"
+            known = f"drivers with a simulator: {simulatable}"
+            raise ConfigError(f"{locate(index, entry, 'driver')}: {problem} {entry.driver!r} ({known})")
+        driver_options(spec, entry.options, locate(index, entry, "options"))
+        specs.append(spec)
+    ids = _simulated_ids(entries, specs, locate, taken)
+    printers = [device_id for device_id, spec in zip(ids, specs, strict=True) if spec.driver.kind is DeviceKind.PRINTER]
+    return tuple(
+        SimulatedDevice(
+            id=device_id,
+            driver=spec.name,
+            name=entry.name or f"{spec.description} (simulated)",
+            options=dict(entry.options),
+            peer=_simulated_peer(entry, spec, printers, locate(index, entry, "peer")),
+            where=locate(index, entry, ""),
+        )
+        for index, (entry, spec, device_id) in enumerate(zip(entries, specs, ids, strict=True))
+    )
+
+
+def _simulated_ids(
+    entries: list[SimulatedDeviceConfig], specs: list[DriverSpec], locate: Locate, taken: Collection[str]
+) -> list[str]:
+    named: set[str] = set()
+    for index, entry in enumerate(entries):
+        if entry.id is not None:
+            if entry.id in named:
+                raise ConfigError(f"{locate(index, entry, 'id')}: {entry.id!r} is used twice")
+            named.add(entry.id)
+    # Numbered ids skip every id in use. A named id that is also a configured one is refused when simulate mode
+    # starts (as for the default set), not here, where the daemon may not be going to simulate at all.
+    used = set(taken) | named
+    numbers: dict[DeviceKind, int] = {}
+    ids: list[str] = []
+    for entry, spec in zip(entries, specs, strict=True):
+        device_id = entry.id
+        if device_id is None:
+            kind = spec.driver.kind
+            while device_id is None or device_id in used:
+                numbers[kind] = numbers.get(kind, 0) + 1
+                device_id = f"{kind.value}-{numbers[kind]}"
+            used.add(device_id)
+        ids.append(device_id)
+    return ids
+
+
+def _simulated_peer(entry: SimulatedDeviceConfig, spec: DriverSpec, printers: list[str], where: str) -> str | None:
+    if not spec.peer_transport:
+        if entry.peer is not None:
+            raise ConfigError(f"{where}: driver {spec.name!r} is not reached through another device")
+        return None
+    if not printers:
+        raise ConfigError(f"{where}: driver {spec.name!r} hangs on a printer: simulate one too")
+    peer = entry.peer or printers[0]
+    if peer not in printers:
+        raise ConfigError(f"{where}: {peer!r} is not a simulated printer (simulated: {', '.join(printers)})")
+    return peer
 
 
 def check_peers(devices: list[ResolvedDevice], source: str) -> None:

@@ -84,7 +84,9 @@ class Daemon:
         await self.audit.open()
         devices = list(self.loaded.devices)
         if self.simulate:
-            self.simulators, simulated = await start_simulators(self.registry, self.state_dir / "sim")
+            self.simulators, simulated = await start_simulators(
+                self.registry, self.state_dir / "sim", self.loaded.simulated
+            )
             taken = {d.config.id for d in devices}
             clash = taken.intersection(d.config.id for d in simulated)
             if clash:

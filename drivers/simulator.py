@@ -18,7 +18,7 @@ import tty
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
@@ -205,12 +205,29 @@ class PlugControl(BaseModel):
     action: Literal["unplug", "plug"]
 
 
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
+
+
 @dataclass
 class SimEnvironment:
-    """What a simulator may use when it is built: where to put its pty link, and its peers' simulators."""
+    """What a simulator may use when it is built: where to put its pty link, its peers' simulators, and what
+    the daemon's configuration says about the device (its driver's options, the device it hangs on)."""
 
     sim_dir: Path
     simulators: dict[str, Simulator] = field(default_factory=dict)
+    options: dict[str, BaseModel] = field(default_factory=dict)
+    """Validated driver options by device id. A simulator reads them to play the model its driver is set up
+    for (a printer profile, a scanner's suffix or keyboard layout); otherwise the two would disagree on the wire."""
+    peers: dict[str, str] = field(default_factory=dict)
+    """For a device reached through another (a drawer on a printer's kick connector): that device's id."""
+
+    def driver_options(self, device_id: str, model: type[OptionsT]) -> OptionsT | None:
+        """``device_id``'s driver options if the daemon gave some of type ``model``; None: the simulator's own defaults.
+
+        None rather than ``model()``: a simulator built directly (a test rig) keeps behaving as it always did.
+        """
+        options = self.options.get(device_id)
+        return options if isinstance(options, model) else None
 
 
 class Simulator(abc.ABC):

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from daemon.cli import main
 from daemon.config import load_config
 from drivers.errors import ConfigError
 from drivers.registry import DriverRegistry
+from drivers.simulated import DEFAULT_SIMULATED_DEVICES
 
 REGISTRY = DriverRegistry.builtin()
 
@@ -157,3 +159,89 @@ def test_serial_line_defaults_come_from_the_driver_unless_configured(tmp_path: P
     path = write(tmp_path, SCALE.replace('bytesize = 7, parity = "E"', 'bytesize = 8, parity = "N"'))
     (device,) = load_config(path, REGISTRY, env={}).devices
     assert (device.config.transport.bytesize, device.config.transport.parity) == (8, "N")  # type: ignore[union-attr]
+
+
+# -- [simulate]: which simulated devices simulate mode runs ----------------------------------------------------------
+SIM = '[[simulate.devices]]\ndriver = "{}"\n'
+PRINTER = SIM.format("escpos")
+DRAWER = SIM.format("escpos-drawer")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (SIM.format("nope"), "simulate.devices[0].driver: unknown driver 'nope' (drivers with a simulator: adam-mdw,"),
+        (SIM.format("scale-auto"), "simulate.devices[0].driver: no simulator for driver 'scale-auto'"),
+        (SIM.format("filizola") + "colour = 1\n", "simulate.devices[0].colour: unknown key"),
+        (SIM.format("filizola") + 'id = "Scale 1"\n', "simulate.devices[0].id: String should match"),
+        (SIM.format("filizola") + "options = { pol_interval_s = 1 }\n", "simulate.devices[0].options.pol_interval_s"),
+        (
+            SIM.format("filizola") + 'id = "s"\n' + SIM.format("urano") + 'id = "s"\n',
+            "simulate.devices[1] (id 's').id: 's' is used twice",
+        ),
+        ("[simulate]\nall = true\n" + SIM.format("filizola"), "simulate: Value error, all = true and a devices list"),
+        (DRAWER, "simulate.devices[0].peer: driver 'escpos-drawer' hangs on a printer: simulate one too"),
+        (
+            PRINTER + DRAWER + 'peer = "scale-1"\n' + SIM.format("filizola"),
+            "simulate.devices[1].peer: 'scale-1' is not a simulated printer (simulated: printer-1)",
+        ),
+        (SIM.format("filizola") + 'peer = "x"\n', "devices[0].peer: driver 'filizola' is not reached through another"),
+    ],
+)
+def test_bad_simulate_section_names_file_key_and_problem(tmp_path: Path, text: str, expected: str) -> None:
+    message = error_for(tmp_path, text)
+    assert message.startswith(f"{tmp_path / 'posd.toml'}: "), message
+    assert expected in message
+
+
+def test_no_selection_simulates_the_default_set(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, SCALE), REGISTRY, env={}).simulated is DEFAULT_SIMULATED_DEVICES
+    assert load_config(write(tmp_path, "[simulate]\n"), REGISTRY, env={}).simulated is DEFAULT_SIMULATED_DEVICES
+
+
+def test_selection_numbers_ids_per_kind_names_and_wires_peers(tmp_path: Path) -> None:
+    text = (
+        SCALE  # a real scale-1 is configured: the simulated scales number around it
+        + SIM.format("filizola")
+        + SIM.format("urano")
+        + 'id = "scale-3"\n'
+        + SIM.format("nci")
+        + DRAWER
+        + "options = { pin = 5 }\n"
+        + PRINTER
+        + PRINTER
+        + 'id = "kitchen"\nname = "Kitchen"\n'
+    )
+    simulated = load_config(write(tmp_path, text), REGISTRY, env={}).simulated
+    assert [(d.id, d.driver, d.peer) for d in simulated] == [
+        ("scale-2", "filizola", None),
+        ("scale-3", "urano", None),
+        ("scale-4", "nci", None),
+        ("drawer-1", "escpos-drawer", "printer-1"),  # the first printer listed, wherever the drawer is
+        ("printer-1", "escpos", None),
+        ("kitchen", "escpos", None),
+    ]
+    assert simulated[0].name == "Filizola scale (Brazil), ENQ / STX ddddd ETX (simulated)"
+    assert simulated[5].name == "Kitchen"
+    assert simulated[3].options == {"pin": 5}
+    assert simulated[3].where == f"{tmp_path / 'posd.toml'}: simulate.devices[3]"
+    everything = load_config(write(tmp_path, "[simulate]\nall = true\n"), REGISTRY, env={}).simulated
+    assert sorted(d.driver for d in everything) == sorted(s.name for s in REGISTRY.specs() if s.simulator)
+    from_env = load_config(write(tmp_path, ""), REGISTRY, env={"POSD_SIMULATE__ALL": "true"}).simulated
+    assert len(from_env) == len(everything)
+
+
+def test_simulate_shorthands_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write(tmp_path, SIM.format("urano"))
+    serve = ["serve", "--check-config", "--config", str(config)]
+    assert main([*serve, "--simulate-driver", "filizola", "--simulate-driver", "hidpos-scanner"]) == 0
+    assert f"{config}: OK (0 devices, 2 simulated)" in capsys.readouterr().out  # replaces the file's selection
+    assert main([*serve, "--simulate"]) == 0
+    assert "OK (0 devices, 1 simulated)" in capsys.readouterr().out
+    assert main([*serve, "--simulate-all"]) == 0
+    simulatable = [spec for spec in DriverRegistry.with_plugins().specs() if spec.simulator is not None]
+    assert f"OK (0 devices, {len(simulatable)} simulated)" in capsys.readouterr().out
+    assert main([*serve, "--simulate-driver", "scale-auto"]) == 2
+    assert "command line: --simulate-driver scale-auto: no simulator for driver 'scale-auto'" in capsys.readouterr().err
+    assert main([*serve, "--simulate-driver", "escpos-drawer"]) == 2
+    assert "--simulate-driver escpos-drawer: driver 'escpos-drawer' hangs on a printer" in capsys.readouterr().err

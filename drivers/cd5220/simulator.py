@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drivers.cd5220.codec import DisplayInterpreter
+from drivers.cd5220.driver import Cd5220Options
 from drivers.models import DeviceKind
 from drivers.simulator import PtyEndpoint, SimEnvironment, Simulator
 
@@ -20,7 +21,11 @@ class Cd5220Simulator(Simulator):
 
     @classmethod
     def create(cls, device_id: str, env: SimEnvironment) -> Cd5220Simulator:
-        return cls(device_id, PtyEndpoint(env.sim_dir / device_id, serial={"baudrate": 9600}))
+        simulator = cls(device_id, PtyEndpoint(env.sim_dir / device_id, serial={"baudrate": 9600}))
+        options = env.driver_options(device_id, Cd5220Options)
+        if options is not None:  # the character table (and width) the unit is set to, as its driver assumes
+            simulator.screen.encoding, simulator.screen.columns = options.encoding, options.columns
+        return simulator
 
     def on_bytes(self, data: bytes) -> None:
         self.received += len(data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drivers.epson_dmd.codec import DmdInterpreter
+from drivers.epson_dmd.driver import EpsonDmdOptions
 from drivers.models import DeviceKind
 from drivers.simulator import PtyEndpoint, SimEnvironment, Simulator
 
@@ -20,7 +21,11 @@ class EpsonDmdSimulator(Simulator):
 
     @classmethod
     def create(cls, device_id: str, env: SimEnvironment) -> EpsonDmdSimulator:
-        return cls(device_id, PtyEndpoint(env.sim_dir / device_id, serial={"baudrate": 9600}))
+        simulator = cls(device_id, PtyEndpoint(env.sim_dir / device_id, serial={"baudrate": 9600}))
+        options = env.driver_options(device_id, EpsonDmdOptions)
+        if options is not None:  # the character table (and width) the unit is set to, as its driver assumes
+            simulator.screen.encoding = options.encoding
+        return simulator
 
     def on_bytes(self, data: bytes) -> None:
         self.received += len(data)

@@ -18,6 +18,8 @@ from drivers.escpos.codec import (
     encode_asb,
     encode_status_byte,
 )
+from drivers.escpos.drawer import EscposDrawerOptions
+from drivers.escpos.driver import EscposOptions
 from drivers.escpos.interpreter import Action, AutoStatusSet, DrawerPulse, EscposInterpreter, StatusRequest
 from drivers.escpos.profile import SIMULATED_PROFILE_NAME, PrinterProfile, get_profile
 from drivers.models import DeviceKind, PrinterStatus
@@ -69,7 +71,9 @@ class EscposSimulator(Simulator):
 
     @classmethod
     def create(cls, device_id: str, env: SimEnvironment) -> EscposSimulator:
-        return cls(device_id, TcpEndpoint())
+        # It plays the model its driver is set up for: same code page numbers, double-byte mode and width.
+        options = env.driver_options(device_id, EscposOptions)
+        return cls(device_id, TcpEndpoint(), options.printer_profile() if options is not None else None)
 
     @property
     def status(self) -> PrinterStatus:
@@ -201,10 +205,23 @@ class EscposDrawerSimulator(Simulator):
 
     @classmethod
     def create(cls, device_id: str, env: SimEnvironment) -> EscposDrawerSimulator:
-        printers = [s for s in env.simulators.values() if isinstance(s, EscposSimulator)]
-        if not printers:
-            raise ValueError("a simulated drawer needs a simulated ESC/POS printer to hang on")
-        return cls(device_id, printers[0])
+        peer = env.peers.get(device_id)
+        if peer is None:  # built without a configuration (a test rig): the first simulated printer
+            printer = next((s for s in env.simulators.values() if isinstance(s, EscposSimulator)), None)
+        else:
+            found = env.simulators.get(peer)
+            printer = found if isinstance(found, EscposSimulator) else None
+        if printer is None:
+            problem = "there is none" if peer is None else f"{peer!r} is not one"
+            raise ValueError(f"a simulated drawer hangs on a simulated ESC/POS printer: {problem}")
+        # The printer has one sensor input (pin 3): a second drawer on it could not be told from the first.
+        for other in env.simulators.values():
+            if isinstance(other, EscposDrawerSimulator) and other.printer is printer:
+                raise ValueError(f"printer {printer.device_id!r} already has a simulated drawer ({other.device_id})")
+        options = env.driver_options(device_id, EscposDrawerOptions)
+        if options is not None:
+            printer.drawer_pin = options.pin  # wired to the pin its driver kicks
+        return cls(device_id, printer)
 
     async def start(self) -> None:
         self.printer.drawer_connected = True

@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import ClassVar, Literal
 
 from drivers.scale_codec import Unit
-from drivers.scale_simulator import ScaleSimulator
-from drivers.simulator import PtyEndpoint
+from drivers.scale_simulator import SIM_LINE, ScaleSimulator
+from drivers.simulator import PtyEndpoint, SimEnvironment
 from drivers.toledo import continuous, prix
 from drivers.toledo.codec import (
     MOTION,
@@ -16,6 +16,7 @@ from drivers.toledo.codec import (
     encode_status,
     encode_weight,
 )
+from drivers.toledo.driver import ToledoContinuousOptions, ToledoPrixOptions
 
 #: Largest value each 8217 weight field can show (``WW.WWW`` kg, ``0WW.WW`` lb).
 _8217_MAX: dict[str, Decimal] = {"kg": Decimal("99.999"), "lb": Decimal("999.99")}
@@ -56,7 +57,17 @@ class ToledoContinuousSimulator(ScaleSimulator):
     """Streams the standard continuous output 20 times a second (a Wildcat does ~7, IND terminals up to 20)."""
 
     stream_interval_s: ClassVar[float | None] = 0.05
-    checksum: ClassVar[bool] = True
+
+    def __init__(self, device_id: str, endpoint: PtyEndpoint, checksum: bool = True) -> None:
+        super().__init__(device_id, endpoint)
+        self.checksum = checksum
+
+    @classmethod
+    def create(cls, device_id: str, env: SimEnvironment) -> ToledoContinuousSimulator:
+        options = env.driver_options(device_id, ToledoContinuousOptions)
+        # A terminal set to leave the checksum out sends 17-byte frames; its driver then expects those.
+        checksum = options.checksum if options is not None else True
+        return cls(device_id, PtyEndpoint(env.sim_dir / device_id, serial=dict(SIM_LINE)), checksum)
 
     def frame(self) -> bytes:
         self.requests += 1
@@ -84,6 +95,15 @@ class ToledoPrixSimulator(ScaleSimulator):
     def __init__(self, device_id: str, endpoint: PtyEndpoint, protocol: Literal["A", "B", "C"] | None = None) -> None:
         super().__init__(device_id, endpoint)
         self.reply_protocol = protocol or self.protocol
+
+    @classmethod
+    def create(cls, device_id: str, env: SimEnvironment) -> ToledoPrixSimulator:
+        options = env.driver_options(device_id, ToledoPrixOptions)
+        # A driver set to one variant reads only that one; auto reads any, so the simulator keeps its own (B).
+        protocol: Literal["A", "B"] | None = None
+        if options is not None and options.variant != "auto":
+            protocol = "A" if options.variant == "A" else "B"
+        return cls(device_id, PtyEndpoint(env.sim_dir / device_id, serial=dict(SIM_LINE)), protocol)
 
     def reply(self) -> bytes:
         if self.reply_protocol == "A":

@@ -32,6 +32,7 @@ from drivers.wedge.codec import (
     InputEvent,
     encode_input_events,
 )
+from drivers.wedge.driver import WedgeScannerOptions
 from drivers.wedge.xkb import KEY_CAPSLOCK, Keymap, Stroke, UnknownLayout, XkbUnavailable, keymap_for
 
 
@@ -134,11 +135,13 @@ class WedgeScannerSimulator(Simulator):
         send_aim: bool = False,
         suffix: str = "",
         enter: bool = True,
+        prefix: str = "",
     ) -> None:
         super().__init__(device_id, endpoints[0])
         self.endpoints = endpoints
         self.typist = Typist(keymap_for(layout, variant))
         self.send_aim = send_aim
+        self.prefix = prefix
         self.suffix = suffix
         self.enter = enter
         self.scans = 0
@@ -146,7 +149,20 @@ class WedgeScannerSimulator(Simulator):
 
     @classmethod
     def create(cls, device_id: str, env: SimEnvironment) -> WedgeScannerSimulator:
-        return cls(device_id, [PtyEndpoint(env.sim_dir / f"{device_id}-event-kbd")])
+        endpoints = [PtyEndpoint(env.sim_dir / f"{device_id}-event-kbd")]
+        options = env.driver_options(device_id, WedgeScannerOptions)
+        if options is None:
+            return cls(device_id, endpoints)
+        # Types on the layout its driver decodes with, and ends a scan the way the driver waits for.
+        return cls(
+            device_id,
+            endpoints,
+            layout=options.layout,
+            variant=options.variant,
+            prefix=options.prefix,
+            suffix=options.suffix,
+            enter=options.enter_ends_scan,
+        )
 
     @classmethod
     def with_nodes(cls, device_id: str, env: SimEnvironment, nodes: int = 2, **options: Any) -> WedgeScannerSimulator:
@@ -179,7 +195,7 @@ class WedgeScannerSimulator(Simulator):
         aim = AIM_FOR_SYMBOLOGY.get(symbology, "") if self.send_aim else ""
         if symbology == "UPCA" and aim:
             data = "0" + data
-        return self.typist.type(aim + data + self.suffix, self._now(), enter=self.enter)
+        return self.typist.type(self.prefix + aim + data + self.suffix, self._now(), enter=self.enter)
 
     async def apply(self, control: BaseModel) -> dict[str, Any]:
         if isinstance(control, ScanControl):
