@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one exit per 
         return 2
     if args.command == "drivers":
         for spec in registry.specs():
-            sim = " (simulator)" if spec.simulator else ""
+            sim = " (simulator)" if spec.has_simulator else ""
             print(f"{spec.name:<18} {spec.driver.kind.value:<8} {spec.description}{sim}")
         return 0
     if (status := install.run_command_line(args)) is not None:

@@ -424,14 +424,14 @@ def resolve_simulation(
     """
     entries = section.devices
     if section.all:
-        entries = [SimulatedDeviceConfig(driver=spec.name) for spec in registry.specs() if spec.simulator is not None]
+        entries = [SimulatedDeviceConfig(driver=spec.name) for spec in registry.specs() if spec.has_simulator]
     if not entries:
         return DEFAULT_SIMULATED_DEVICES
-    simulatable = ", ".join(spec.name for spec in registry.specs() if spec.simulator is not None)
+    simulatable = ", ".join(spec.name for spec in registry.specs() if spec.has_simulator)
     specs: list[DriverSpec] = []
     for index, entry in enumerate(entries):
         spec = registry.find(entry.driver)
-        if spec is None or spec.simulator is None:
+        if spec is None or not spec.has_simulator:
             problem = "unknown driver" if spec is None else "no simulator for driver"
             known = f"drivers with a simulator: {simulatable}"
             raise ConfigError(f"{locate(index, entry, 'driver')}: {problem} {entry.driver!r} ({known})")

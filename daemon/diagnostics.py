@@ -241,7 +241,7 @@ def _drivers(daemon: Daemon) -> dict[str, Any]:
                 "name": spec.name,
                 "kind": spec.driver.kind.value,
                 "description": spec.description,
-                "simulator": spec.simulator is not None,
+                "simulator": spec.has_simulator,
                 "origin": registry.origin(spec.name),
             }
             for spec in registry.specs()

@@ -56,13 +56,14 @@ async def start_simulators(
         # on the other's (the drawer on the printer's kick connector).
         for entry in sorted(entries, key=lambda entry: entry.peer is not None):
             spec = registry.find(entry.driver)
-            if spec is None or spec.simulator is None:
+            simulator_class = spec.simulator if spec is not None else None
+            if spec is None or simulator_class is None:
                 raise ConfigError(f"{entry.origin}: driver {entry.driver!r} has no simulator")
             env.options[entry.id] = driver_options(spec, entry.options, f"{entry.origin}.options")
             if entry.peer is not None:
                 env.peers[entry.id] = entry.peer
             try:
-                simulator = spec.simulator.create(entry.id, env)
+                simulator = simulator_class.create(entry.id, env)
             except (ConfigError, ValueError) as err:
                 # What only the simulator knows (a printer without a kick connector, one drawer per printer).
                 raise ConfigError(f"{entry.origin}: {err}") from err
