@@ -47,8 +47,9 @@ def _table(model: type[BaseModel], skip: tuple[str, ...] = ()) -> list[str]:
     for name, field in model.model_fields.items():
         if name in skip:
             continue
-        meaning = (field.description or "").replace("|", "\\|")
-        rows.append(f"| `{name}` | `{_type_name(field)}` | {_default(field)} | {meaning} |")
+        # GitHub tables split cells at every |, code spans included (`str | None`): escape them all.
+        cells = (f"`{name}`", f"`{_type_name(field)}`", _default(field), field.description or "")
+        rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return rows
 
 
