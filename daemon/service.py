@@ -75,6 +75,14 @@ class Daemon:
         return time.monotonic() - self.started_monotonic
 
     async def start(self) -> None:
+        """Start everything; if any part fails, stop what already started (threads, files, simulators)."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         self.log_ring.install()
         self.admin_token = ensure_admin_token(self.state_dir)
         self.tokens.add(self.admin_token, Principal(ADMIN_NAME, frozenset({"admin"})))
@@ -90,7 +98,6 @@ class Daemon:
             taken = {d.config.id for d in devices}
             clash = taken.intersection(d.config.id for d in simulated)
             if clash:
-                await stop_simulators(self.simulators)
                 raise ConfigError(f"{self.loaded.source}: device ids {sorted(clash)} clash with simulated devices")
             devices.extend(simulated)
             check_peers(devices, self.loaded.source)

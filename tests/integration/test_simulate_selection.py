@@ -7,12 +7,15 @@ round trip through the sim API, the way a technician would try it.
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from daemon.config import SimulateConfig, SimulatedDeviceConfig, resolve_simulation
+from daemon.config import SimulateConfig, SimulatedDeviceConfig, load_config, resolve_simulation
+from daemon.service import Daemon
 from daemon.simulate import start_simulators
 from drivers.errors import ConfigError
 from drivers.escpos.simulator import EscposSimulator
@@ -221,3 +224,21 @@ async def test_what_only_the_simulator_knows_is_a_config_error_and_nothing_stays
     )
     # The simulators started before the failure were stopped again: the scale's pty link is gone.
     assert not (tmp_path / "sim" / "scale-1").exists()
+
+
+async def test_a_start_that_fails_stops_what_it_had_started(tmp_path: Path) -> None:
+    # A configured device whose id a simulated one takes: the daemon refuses to start, and leaves no
+    # database thread, simulator or task behind (the leak check of every async test sees threads and tasks).
+    config = tmp_path / "posd.toml"
+    config.write_text(
+        f'state_dir = "{tmp_path / "state"}"\n'
+        '[[devices]]\nid = "scanner-1"\ndriver = "serial-scanner"\n'
+        f'transport = {{ type = "serial", port = "{tmp_path / "tty"}" }}\n'
+    )
+    daemon = Daemon(load_config(config, REGISTRY, env={}, overrides={"server": {"port": 0}}), REGISTRY, simulate=True)
+    with pytest.raises(ConfigError, match=r"scanner-1.*clash"):
+        await daemon.start()
+    assert not (tmp_path / "state" / "sim" / "printer-1").exists()  # the simulators were stopped again
+    # Checked while the daemon object lives: its executors' threads would otherwise end when it is collected.
+    assert not [thread.name for thread in threading.enumerate() if thread.name.startswith("sqlite-")]
+    assert daemon.log_ring not in logging.getLogger().handlers
