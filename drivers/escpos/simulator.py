@@ -64,6 +64,7 @@ class EscposSimulator(Simulator):
         self.drawer_connected = True
         self.drawer_open = False
         self.drawer_pin = 2
+        self.pin3_high_when_open = True
         self.kicks = 0
         self._paper_end_at_cut: int | None = None
         self._asb_last: bytes | None = None  # the last Automatic Status Back message sent
@@ -78,6 +79,11 @@ class EscposSimulator(Simulator):
     @property
     def status(self) -> PrinterStatus:
         return PrinterStatus(online=self.online, paper=self.paper, cover=self.cover)
+
+    @property
+    def pin3_high(self) -> bool:
+        """The kick connector's sensor input: no drawer reads low; a drawer drives it by its polarity."""
+        return self.drawer_connected and self.drawer_open == self.pin3_high_when_open
 
     @property
     def can_print(self) -> bool:
@@ -118,7 +124,7 @@ class EscposSimulator(Simulator):
     def _act(self, action: Action) -> None:
         if isinstance(action, StatusRequest):
             self._check_roll()
-            sensor = self.drawer_connected and self.drawer_open
+            sensor = self.pin3_high
             self.send(bytes([encode_status_byte(action.n, self.status, sensor)]))
         elif isinstance(action, DrawerPulse):
             self.kicks += 1
@@ -128,7 +134,7 @@ class EscposSimulator(Simulator):
             self._send_asb()  # a printer reports once when ASB is enabled
 
     def _send_asb(self) -> None:
-        self._asb_last = encode_asb(self.status, self.drawer_connected and self.drawer_open)
+        self._asb_last = encode_asb(self.status, self.pin3_high)
         self.send(self._asb_last)
 
     def report_status_change(self) -> None:
@@ -136,7 +142,7 @@ class EscposSimulator(Simulator):
         items, last = self.paper_out.asb_items, self._asb_last
         if not items or last is None:
             return
-        now = encode_asb(self.status, self.drawer_connected and self.drawer_open)
+        now = encode_asb(self.status, self.pin3_high)
         watched = (
             (ASB_DRAWER, 0, A1_DRAWER_PIN3),
             (ASB_ONLINE, 0, A1_OFFLINE | A1_COVER_OPEN),
@@ -221,6 +227,7 @@ class EscposDrawerSimulator(Simulator):
         options = env.driver_options(device_id, EscposDrawerOptions)
         if options is not None:
             printer.drawer_pin = options.pin  # wired to the pin its driver kicks
+            printer.pin3_high_when_open = options.open_when_pin3 == "high"  # and with the sensor it expects
         return cls(device_id, printer)
 
     async def start(self) -> None:

@@ -126,7 +126,7 @@ options = { profile = "TM-T88V", status = "asb" }
 [[simulate.devices]]
 driver = "escpos-drawer"
 peer = "kitchen"
-options = { pin = 5 }
+options = { pin = 5, open_when_pin3 = "low" }
 
 [[simulate.devices]]
 driver = "escpos"
@@ -179,6 +179,8 @@ async def test_selected_till_gets_its_ids_options_and_peers(start_daemon: StartD
     assert isinstance(kitchen, EscposSimulator)
     assert (front.profile.name, kitchen.profile.name) == ("TM-T88V", "POS-5890")
     assert kitchen.drawer_pin == 5
+    drawer = (await handle.get("/api/v1/devices/drawer-1")).body["device"]
+    assert drawer["status"]["opened"] is False  # pin 3 reads high: closed, for a drawer wired low-when-open
     assert simulators["scale-2"].reply_protocol == "A"  # type: ignore[attr-defined]
     assert simulators["scanner-2"].output()["layout"].startswith("de")
 
