@@ -244,3 +244,18 @@ async def test_a_start_that_fails_stops_what_it_had_started(tmp_path: Path) -> N
     # Checked while the daemon object lives: its executors' threads would otherwise end when it is collected.
     assert not [thread.name for thread in threading.enumerate() if thread.name.startswith("sqlite-")]
     assert daemon.log_ring not in logging.getLogger().handlers
+
+
+async def test_a_simulated_serial_drawer_speaks_the_command_set_its_driver_is_set_to(start_daemon: StartDaemon) -> None:
+    handle = await start_daemon(
+        """
+[[simulate.devices]]
+driver = "serial-drawer"
+options = { open_command = "1b700019fa", status_command = "1d7201", open_mask = 1, open_when = "clear", poll_s = 0.05 }
+"""
+    )
+    devices = await all_ready(handle)
+    assert devices["drawer-1"]["status"] == {"opened": False}  # bit 0 set in the reply: closed, as configured
+    stream = await handle.events("topics=drawer.status")
+    await drawer_round_trip(handle, stream, "drawer-1")  # five-byte open command, three-byte status request
+    assert (await handle.get("/api/v1/sim/drawer-1/output")).body["kicks"] == 1
