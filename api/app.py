@@ -39,6 +39,7 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large
 def make_problem_middleware(policy: GuardPolicy) -> Middleware:
     @web.middleware
     async def problems(request: web.Request, handler: Handler) -> web.StreamResponse:
+        headers: dict[str, str] = {}
         try:
             return await handler(request)
         except ApiError as err:
@@ -49,6 +50,9 @@ def make_problem_middleware(policy: GuardPolicy) -> Middleware:
             if err.status < 400:
                 raise
             error = ApiError(_HTTP_CODES.get(err.status, "invalid_request"), err.text or err.reason)
+            if "Allow" in err.headers:
+                # RFC 9110: a 405 must list the methods the resource has; aiohttp's exception carries them.
+                headers["Allow"] = err.headers["Allow"]
             if err.status == 413:
                 error = ApiError(
                     "body_too_large", f"body larger than {request.app[DAEMON].config.server.max_body_bytes} bytes"
@@ -57,10 +61,9 @@ def make_problem_middleware(policy: GuardPolicy) -> Middleware:
             _LOGGER.exception("unhandled error in %s %s", request.method, request.path)
             error = ApiError("internal_error")
         await _run_problem_hook(request, error)
-        headers = {}
         origin = request.headers.get("Origin")
         if origin is not None and origin in policy.origins:
-            headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+            headers.update({"Access-Control-Allow-Origin": origin, "Vary": "Origin"})
         if error.code == "unauthorized":
             headers["WWW-Authenticate"] = "Bearer"
         if isinstance(retry_after := error.extra.get("retry_after_s"), int | float):

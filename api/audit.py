@@ -8,10 +8,15 @@ from api.endpoints import Call, Endpoint
 from api.routes import daemon_of
 from daemon.audit import AuditRecord
 
+#: The largest SQLite INTEGER: no record id is larger, and SQLite cannot even compare a larger Python int.
+MAX_RECORD_ID = 2**63 - 1
+
 
 class AuditQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    since: int = Field(0, ge=0, description="Records with id > since (page with the last id you got).")
+    since: int = Field(
+        0, ge=0, le=MAX_RECORD_ID, description="Records with id > since (page with the last id you got)."
+    )
     limit: int = Field(100, ge=1, le=1000)
     device: str | None = Field(None, description="Only this device's records.")
 

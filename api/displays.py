@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from api import schemas
 from api.endpoints import Call, Endpoint
-from api.problems import ApiError
+from api.problems import DEVICE_ERRORS, ApiError
 from api.routes import device_of
 from drivers.base import LineDisplay
 from drivers.cd5220.codec import TextTooLong, UnsupportedText
@@ -39,7 +39,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "Show up to two lines",
         body=schemas.DisplayTextRequest,
         response=schemas.Accepted,
-        errors=("text_too_long", "invalid_text", "device_offline", "wrong_device_kind"),
+        errors=(
+            "device_not_found",
+            "wrong_device_kind",
+            "not_supported",
+            "text_too_long",
+            "invalid_text",
+            *DEVICE_ERRORS,
+        ),
         tag="displays",
     ),
 )

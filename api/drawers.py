@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from api.endpoints import Call, Endpoint
 from api.guard import principal_of
-from api.problems import ApiError, from_posd_error
+from api.problems import DEVICE_ERRORS, ApiError, from_posd_error
 from api.routes import DAEMON, daemon_of, device_of
 from api.schemas import Request
 from daemon.drawers import DrawerRefused, Reason, Requester
@@ -150,10 +150,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             "device_not_found",
             "wrong_device_kind",
             "no_sale_not_allowed",
+            "not_supported",
             "rate_limited",
             "drawer_kick_expired",
-            "device_offline",
-            "device_timeout",
+            *DEVICE_ERRORS,
         ),
         tag="drawers",
         description="The answer comes after the audit record is committed. `opened` is what the drawer's "
@@ -167,7 +167,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "Wait until the drawer is closed, or the timeout passes",
         body=WaitClosedRequest,
         response=WaitClosedResponse,
-        errors=("device_not_found", "wrong_device_kind", "not_supported", "device_offline"),
+        errors=("device_not_found", "wrong_device_kind", "not_supported", *DEVICE_ERRORS),
         tag="drawers",
     ),
 )

@@ -80,19 +80,44 @@ def _check_access(request: web.Request, endpoint: Endpoint) -> None:
         raise ApiError("insufficient_scope", f"this needs the {access!r} scope", required_scope=access)
 
 
+def _integral_number(text: str) -> int | float:
+    number = float(text)
+    return int(number) if number.is_integer() else number
+
+
+def _validate_json(model: type[BaseModel], raw: bytes) -> BaseModel:
+    try:
+        # Strict: a value must have the JSON type the schema gives it. Lax mode would take true or "5" for an
+        # integer and 1 for a boolean, which the OpenAPI document calls invalid.
+        return model.model_validate_json(raw, strict=True)
+    except ValidationError as err:
+        if not any(
+            e["type"] == "int_type" and isinstance(e["input"], float) and e["input"].is_integer() for e in err.errors()
+        ):
+            raise
+    # JSON has one number type: 30000.0 is an integer to JSON Schema (and what a Python client that computes
+    # a timeout sends), but not to strict pydantic. Read such numbers as integers and validate again.
+    return model.model_validate_json(json.dumps(json.loads(raw, parse_float=_integral_number)), strict=True)
+
+
 async def _parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     raw = await request.read()
     try:
-        data = json.loads(raw) if raw.strip() else {}
-    except (ValueError, UnicodeDecodeError) as err:
-        raise ApiError("invalid_json", f"body is not JSON: {err}") from err
-    try:
-        return model.model_validate(data)
+        # No body at all reads as {} (an action without parameters, or all defaults); whitespace is not JSON.
+        return _validate_json(model, raw or b"{}")
     except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        if first["type"] == "json_invalid":
+            why = first.get("ctx", {}).get("error", first["msg"])
+            raise ApiError("invalid_json", f"body is not JSON: {why}") from err
         raise validation_problem(err, "body") from err
 
 
 def _parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    # Every parameter is a single value: given twice, which one was meant is a guess (dict() kept the first).
+    repeated = sorted({name for name in request.query if len(request.query.getall(name)) > 1})
+    if repeated:
+        raise ApiError("invalid_request", f"query parameter {repeated[0]!r} given more than once")
     try:
         return model.model_validate(dict(request.query))
     except ValidationError as err:

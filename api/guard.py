@@ -104,7 +104,9 @@ def make_guard(policy: GuardPolicy) -> Middleware:
         principal = policy.tokens.authenticate(bearer_token(request.headers.get("Authorization")))
         if principal is not None:
             request[PRINCIPAL_KEY] = principal
-        if request.method in STATE_CHANGING:
+        # A method or path with no route is answered 404/405 (with Allow) by the router: no token or Content-Type
+        # would make it acceptable, so a 401 or 415 would send the client after the wrong fix. Nothing runs.
+        if request.method in STATE_CHANGING and request.match_info.http_exception is None:
             if principal is None:
                 raise ApiError("unauthorized")
             has_body = request.method != "DELETE" or request.can_read_body

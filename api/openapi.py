@@ -71,6 +71,8 @@ def build_openapi(endpoints: tuple[Endpoint, ...], version: str) -> dict[str, An
                 errors.append("insufficient_scope")
         if endpoint.body is not None:
             errors += ["invalid_json", "invalid_request", "unsupported_media_type", "body_too_large"]
+        if endpoint.query is not None:
+            errors.append("invalid_request")  # the query model is validated too (bad values, unknown names)
         operation: dict[str, Any] = {
             "operationId": endpoint.handler.__name__,
             "summary": endpoint.summary,

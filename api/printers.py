@@ -2,35 +2,66 @@
 
 from __future__ import annotations
 
+import base64
 import re
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import Base64Bytes, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic_core import PydanticCustomError
 
 from api.drawers import requester_of
 from api.endpoints import Call, Endpoint
 from api.guard import principal_of
 from api.problems import ApiError
 from api.routes import daemon_of
+from api.schemas import EmptyRequest
 from daemon.journal import IdempotencyConflict, JobRecord
 from daemon.printing import JobKind
 from drivers.escpos.document import Document
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+#: Standard base64 (RFC 4648 §4) with its padding, nothing else: the pattern the OpenAPI document gives.
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+_BASE64 = re.compile(BASE64_PATTERN)
+
+
+def _decode_base64(value: object) -> object:
+    # pydantic's Base64Bytes skips characters outside the alphabet, so {"raw": "hello world"} became garbage
+    # bytes sent to the printer. Only well-formed base64 is taken.
+    if not isinstance(value, str):
+        return value  # not a string: the bytes validator after this one refuses it
+    if not _BASE64.fullmatch(value):
+        raise PydanticCustomError("base64_decode", "Input should be standard base64 (A-Z a-z 0-9 + /, = padding)")
+    return base64.b64decode(value)
+
+
+StrictBase64 = Annotated[
+    bytes,
+    BeforeValidator(_decode_base64),
+    WithJsonSchema({"type": "string", "contentEncoding": "base64", "pattern": BASE64_PATTERN}),
+]
+
+_PAYLOADS = ("document", "raw", "image")
+
+
+def _exactly_one_payload(schema: dict[str, Any]) -> None:
+    # What ``_exactly_one`` checks, said in the schema too: without it the document claims that ``{}`` is a valid
+    # job. A payload given as null counts as not given, as in the validator.
+    schema["oneOf"] = [{"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in _PAYLOADS]
 
 
 class PrintJobRequest(BaseModel):
     """Exactly one of ``document``, ``raw`` (base64 ESC/POS) or ``image`` (base64 PNG of the whole receipt)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one_payload)
     document: Document | None = None
-    raw: Base64Bytes | None = Field(None, description="ESC/POS bytes, base64; sent as they are")
-    image: Base64Bytes | None = Field(None, description="PNG, base64; rasterized for the paper width")
+    raw: StrictBase64 | None = Field(None, description="ESC/POS bytes, base64; sent as they are")
+    image: StrictBase64 | None = Field(None, description="PNG, base64; rasterized for the paper width")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> PrintJobRequest:
-        given = [name for name in ("document", "raw", "image") if getattr(self, name) is not None]
+        given = [name for name in _PAYLOADS if getattr(self, name) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of document, raw, image (got {', '.join(given) or 'none'})")
         return self
@@ -190,7 +221,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "Recent jobs of a printer, newest first",
         query=JobListQuery,
         response=JobList,
-        errors=("device_not_found",),
+        errors=("device_not_found", "not_supported"),
         tag="printers",
     ),
     Endpoint(
@@ -219,6 +250,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         release_job,
         "admin",
         "Reprint (marked COPY) a job held as uncertain after a crash",
+        body=EmptyRequest,
         response=JobResponse,
         errors=(*_JOB_ERRORS, "job_not_cancellable"),
         tag="printers",

@@ -49,6 +49,12 @@ CODES: dict[str, tuple[int, str]] = {
 }
 
 
+#: What any operation that talks to a device can run into, besides its own refusals: the device is not connected,
+#: did not answer in time, is busy, reported a fault, or answered something the codec cannot read
+#: (the :class:`drivers.errors.PosdError` codes :func:`from_posd_error` passes on).
+DEVICE_ERRORS: tuple[str, ...] = ("device_offline", "device_timeout", "device_busy", "device_error", "protocol_error")
+
+
 class ApiError(Exception):
     def __init__(self, code: str, detail: str | None = None, **extra: Any) -> None:
         status, title = CODES[code]

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from api import schemas
 from api.endpoints import Call, Endpoint, validation_problem
-from api.problems import ApiError
+from api.problems import DEVICE_ERRORS, ApiError
 from daemon.manager import ManagedDevice
 from daemon.service import Daemon
 from drivers.models import DeviceKind, DeviceState, HealthResult
@@ -131,7 +131,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "UPOS CheckHealth: internal (no physical effect) or external (test print, beep)",
         body=schemas.HealthCheckRequest,
         response=HealthResult,
-        errors=("device_not_found", "device_offline"),
+        errors=("device_not_found", *DEVICE_ERRORS),
     ),
     Endpoint(
         "POST",
@@ -139,6 +139,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         reconnect_device,
         "admin",
         "Retry the connection now instead of waiting out the backoff",
+        body=schemas.EmptyRequest,
         response=schemas.Accepted,
         errors=("device_not_found",),
     ),
@@ -150,7 +151,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "Simulate mode: drive a simulated device (scan, set weight, faults, unplug/plug)",
         body=schemas.SimControlRequest,
         response=schemas.SimResponse,
-        errors=("not_simulated",),
+        errors=("device_not_found", "not_simulated", "device_error"),
         tag="simulate",
     ),
     Endpoint(
@@ -160,7 +161,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "admin",
         "Simulate mode: what the simulated device printed or shows",
         response=schemas.SimResponse,
-        errors=("not_simulated",),
+        errors=("device_not_found", "not_simulated"),
         tag="simulate",
     ),
     Endpoint(
@@ -170,7 +171,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "admin",
         "Simulate mode: the simulated printer's paper as a picture",
         response_media="image/png",
-        errors=("not_simulated", "not_supported"),
+        errors=("device_not_found", "not_simulated", "not_supported"),
         tag="simulate",
     ),
 )

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import schemas
 from api.endpoints import Call, Endpoint
-from api.problems import ApiError
+from api.problems import DEVICE_ERRORS, ApiError
 from api.routes import device_of
 from drivers.base import Scale
 from drivers.errors import DeviceTimeout
@@ -55,7 +55,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "Current weight; with stable=true waits for a stable reading",
         query=WeightQuery,
         response=schemas.WeightResponse,
-        errors=("device_not_found", "wrong_device_kind", "device_offline", "weight_not_stable", "device_timeout"),
+        errors=("device_not_found", "wrong_device_kind", "not_supported", "weight_not_stable", *DEVICE_ERRORS),
         tag="scales",
         description="With stable=true only a stable reading measured after the request is returned (never one "
         "in motion, even if it equals the final value); none within timeout_ms: 504 weight_not_stable. "
@@ -67,8 +67,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         zero_scale,
         "scale",
         "Zero the scale",
+        body=schemas.EmptyRequest,
         response=schemas.Accepted,
-        errors=("not_supported", "device_offline", "device_busy", "device_timeout", "protocol_error"),
+        errors=("device_not_found", "wrong_device_kind", "not_supported", *DEVICE_ERRORS),
         tag="scales",
     ),
     Endpoint(
@@ -77,8 +78,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         tare_scale,
         "scale",
         "Tare the scale",
+        body=schemas.EmptyRequest,
         response=schemas.Accepted,
-        errors=("not_supported", "device_offline", "device_busy", "device_timeout", "protocol_error"),
+        errors=("device_not_found", "wrong_device_kind", "not_supported", *DEVICE_ERRORS),
         tag="scales",
     ),
 )

@@ -65,6 +65,10 @@ class DisplayTextRequest(Request):
     lines: list[str] = Field(min_length=1, max_length=2)
 
 
+class EmptyRequest(Request):
+    """``{}`` (or no body): an action without parameters. It is still a JSON request, as every state change is."""
+
+
 class Accepted(BaseModel):
     ok: Literal[True] = True
 

@@ -189,6 +189,10 @@ def verify_database(path: Path, expect_head: tuple[int, str] | None = None) -> V
 def _clip(value: str | None, limit: int = _TEXT_LIMIT) -> str | None:
     if value is None:
         return None
+    # Text from the request may hold lone surrogates: header bytes that are not UTF-8 (aiohttp decodes them with
+    # surrogateescape), or a JSON "\ud800" escape. Neither SQLite nor the hash can encode them, and an attempt
+    # must not go unrecorded for that: they are kept, visibly, as backslash escapes.
+    value = value.encode("utf-8", "backslashreplace").decode("utf-8")
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 

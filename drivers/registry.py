@@ -21,6 +21,7 @@ from drivers.transports import SerialSettings
 
 _LOGGER = logging.getLogger(__name__)
 
+
 def _import_class(reference: str) -> type:
     """``"package.module:Class"`` → the class."""
     module_name, _, attribute = reference.partition(":")

@@ -277,3 +277,10 @@ async def test_verify_command_is_installed(audit: AuditLog) -> None:
     out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, err.decode()
     assert f"OK: 2 records, chain intact; head {head_id}:{head_hash}" in out.decode()
+
+
+async def test_lone_surrogates_are_recorded_as_escapes(audit: AuditLog) -> None:
+    # What aiohttp makes of header bytes that are not UTF-8: SQLite and the hash cannot encode it as it is.
+    record = await audit.record(action="open", result="refused", device="drawer-1", origin="http://\udcff")
+    assert record.origin == "http://\\udcff"
+    assert verify_database(audit.path).ok

@@ -113,3 +113,37 @@ async def test_cors_preflight_allows_the_drawer_route_for_configured_origins_onl
     found = await records(handle)
     assert [(r["result"], r["origin"]) for r in found] == [("refused", "https://evil.example")]
     assert "OPTIONS" in str(found[0]["detail"])
+
+
+async def test_body_values_must_have_their_json_types(daemon: RunningDaemon) -> None:
+    path = "/api/v1/drawers/drawer-1/wait-closed"
+    # Lax validation took true as 1 ms and "10" as 10 ms, though the document says integer.
+    for timeout in (True, "10", 1.5):
+        refused = await daemon.post(path, {"timeout_ms": timeout}, token=DRAWER)
+        assert (refused.status, refused.body["code"]) == (400, "invalid_request"), timeout
+    # 10.0 is an integer to JSON (and what a Python client that computes the timeout sends).
+    assert (await daemon.post(path, {"timeout_ms": 10.0}, token=DRAWER)).body == {"closed": True}
+
+
+async def test_audit_query_values_are_refused_not_failed(daemon: RunningDaemon) -> None:
+    # An id past SQLite's INTEGER range was a 500 (OverflowError in the query).
+    huge = await daemon.get(f"/api/v1/audit?since={2**64}")
+    assert (huge.status, huge.body["code"]) == (400, "invalid_request")
+    assert (await daemon.get(f"/api/v1/audit?since={2**63 - 1}")).body["records"] == []
+    # A parameter given twice: which one was meant is a guess (the first was taken).
+    twice = await daemon.get("/api/v1/audit?device=drawer-1&device=scale-1")
+    assert (twice.status, twice.body["code"]) == (400, "invalid_request")
+    assert "device" in twice.body["detail"]
+
+
+async def test_a_refused_open_with_unencodable_text_is_still_audited(daemon: RunningDaemon) -> None:
+    # A lone surrogate (here a JSON escape; a header byte that is not UTF-8 arrives the same way) made the audit
+    # write fail, so the refused attempt was not on record.
+    body = '{"reason": "sale", "operator": "\\ud800"}'
+    refused = await daemon.post(
+        "/api/v1/drawers/drawer-1/open", data=body, token=DRAWER, headers={"Content-Type": "application/json"}
+    )
+    assert (refused.status, refused.body["code"]) == (400, "invalid_json")
+    [record] = await records(daemon)
+    assert (record["result"], record["operator"], record["token"]) == ("refused", "\\ud800", "till")
+    assert (await daemon.get("/api/v1/audit/verify")).body["ok"] is True

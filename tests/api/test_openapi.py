@@ -59,3 +59,47 @@ async def test_unknown_route_and_method_are_problems(start_daemon: StartDaemon) 
     assert (wrong.status, wrong.body["code"]) == (405, "method_not_allowed")
     unknown_device = await handle.get("/api/v1/devices/nope")
     assert (unknown_device.status, unknown_device.body["code"]) == (404, "device_not_found")
+
+
+async def test_a_method_the_path_lacks_is_405_with_allow_whatever_else_is_missing(start_daemon: StartDaemon) -> None:
+    handle = await start_daemon(simulate=False)
+    # RFC 9110: a 405 lists the methods the resource has.
+    traced = await handle.request("TRACE", "/api/v1/devices")
+    assert (traced.status, traced.body["code"]) == (405, "method_not_allowed")
+    assert traced.headers["Allow"] == "GET"
+    # No token, no Content-Type: neither would make a PUT on a GET-only path acceptable, so neither is the answer.
+    for token in (None, "admin"):
+        put = await handle.request("PUT", "/api/v1/health", token=token)
+        assert (put.status, put.body["code"], put.headers["Allow"]) == (405, "method_not_allowed", "GET")
+    # A path that exists for the method still wants both.
+    assert (await handle.request("POST", "/api/v1/devices/x/reconnect", token=None)).status == 401
+
+
+async def test_every_answer_an_operation_can_give_is_documented(start_daemon: StartDaemon) -> None:
+    handle = await start_daemon(simulate=False)
+    document = (await handle.get("/api/v1/openapi.json", token=None)).body
+    for endpoint in ENDPOINTS:
+        operation = document["paths"][endpoint.path][endpoint.method.lower()]
+        where = f"{endpoint.method} {endpoint.path}"
+        if endpoint.query is not None:  # the query is validated: bad values and unknown names are 400
+            assert "400" in operation["responses"], where
+        if "{id}" in endpoint.path:  # every {id} is looked up: device_not_found
+            assert "404" in operation["responses"], where
+        if endpoint.method == "POST":  # the guard takes only JSON state changes, so each says what JSON
+            assert set(operation["requestBody"]["content"]) == {"application/json"}, where
+            assert {"400", "415"} <= set(operation["responses"]), where
+    # A print job has exactly one payload: {} is not a valid job by the document either.
+    job = document["components"]["schemas"]["PrintJobRequest"]
+    assert [branch["required"] for branch in job["oneOf"]] == [["document"], ["raw"], ["image"]]
+    assert job["properties"]["raw"]["anyOf"][0]["contentEncoding"] == "base64"
+
+
+async def test_an_action_without_parameters_takes_an_empty_json_object(sim_daemon: RunningDaemon) -> None:
+    path = "/api/v1/devices/scanner-1/reconnect"
+    assert (await sim_daemon.post(path, {})).body == {"ok": True}
+    empty = await sim_daemon.post(path, data=b"", headers={"Content-Type": "application/json"})
+    assert (empty.status, empty.body) == (200, {"ok": True})
+    extra = await sim_daemon.post(path, {"now": True})
+    assert (extra.status, extra.body["code"]) == (400, "invalid_request")
+    blank = await sim_daemon.post(path, data=b"\r\n", headers={"Content-Type": "application/json"})
+    assert (blank.status, blank.body["code"]) == (400, "invalid_json")

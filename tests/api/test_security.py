@@ -162,6 +162,19 @@ async def test_invalid_json_and_schema_errors(secured: RunningDaemon) -> None:
     assert extra.headers["Content-Type"].startswith("application/problem+json")
 
 
+async def test_print_payloads_are_exactly_one_in_well_formed_base64(secured: RunningDaemon) -> None:
+    path = "/api/v1/printers/printer-1/jobs"
+    # Base64 that only decodes by skipping what is not base64 used to print the garbage it decoded to.
+    for body in ({"raw": "hello world"}, {"raw": "G0A"}, {"raw": "G0A=\n"}, {"image": "%%%%"}, {}, {"raw": None}):
+        refused = await secured.post(path, body)
+        assert (refused.status, refused.body["code"]) == (400, "invalid_request"), body
+    both = await secured.post(path, {"raw": "G0A=", "image": "G0A="})
+    assert (both.status, both.body["code"]) == (400, "invalid_request")
+    assert (await secured.get("/api/v1/printers/printer-1/jobs")).body["jobs"] == []
+    accepted = await secured.post(path, {"raw": "G0A=", "image": None})  # ESC @; a null payload is not given
+    assert accepted.status == 202, accepted.body
+
+
 async def test_websocket_needs_auth_first_message(secured: RunningDaemon) -> None:
     silent = await secured.session.ws_connect(secured.url + "/api/v1/events")
     msg = await silent.receive(timeout=5)
