@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -19,6 +19,7 @@ from daemon.config import Scope
 _LOGGER = logging.getLogger(__name__)
 
 Access = Scope | Literal["any", "public"]
+QueryModel = TypeVar("QueryModel", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,8 @@ async def _parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel
         raise validation_problem(err, "body") from err
 
 
-def _parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
-    # Every parameter is a single value: given twice, which one was meant is a guess (dict() kept the first).
+def parse_query(request: web.Request, model: type[QueryModel]) -> QueryModel:
+    """The query as ``model``; a parameter given twice is refused (which one was meant is a guess)."""
     repeated = sorted({name for name in request.query if len(request.query.getall(name)) > 1})
     if repeated:
         raise ApiError("invalid_request", f"query parameter {repeated[0]!r} given more than once")
@@ -134,7 +135,7 @@ def wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResp
     async def handle(request: web.Request) -> web.StreamResponse:
         _check_access(request, endpoint)
         body = await _parse_body(request, endpoint.body) if endpoint.body is not None else None
-        query = _parse_query(request, endpoint.query) if endpoint.query is not None else None
+        query = parse_query(request, endpoint.query) if endpoint.query is not None else None
         result = await endpoint.handler(Call(request, body, query))
         if isinstance(result, web.StreamResponse):
             return result

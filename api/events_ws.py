@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from aiohttp import WSCloseCode, WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from api.endpoints import validation_problem
+from api.endpoints import parse_query
 from api.routes import DAEMON
 from daemon.config import Scope
 from daemon.events import Event, EventFilter, Subscriber, encode_json
@@ -204,10 +204,7 @@ class ClientWriter:
 async def events_handler(request: web.Request) -> web.StreamResponse:
     daemon = request.app[DAEMON]
     server = daemon.config.server
-    try:
-        query = EventsQuery.model_validate(dict(request.query))
-    except ValidationError as err:
-        raise validation_problem(err, "query") from err
+    query = parse_query(request, EventsQuery)
 
     ws = web.WebSocketResponse(
         heartbeat=server.ws_heartbeat_s, max_msg_size=server.max_ws_message_bytes, compress=False

@@ -57,6 +57,10 @@ async def test_unknown_topic_is_a_clear_error(start_daemon: StartDaemon) -> None
     handle = await start_daemon(simulate=False)
     response = await handle.get("/api/v1/events?topics=bogus.topic")
     assert (response.status, response.body["code"]) == (400, "invalid_request")
+    # Given twice, the filter is refused rather than one of the two silently applied (as on every route).
+    twice = await handle.get("/api/v1/events?topics=scanner.scan&topics=scale.weight")
+    assert (twice.status, twice.body["code"]) == (400, "invalid_request")
+    assert "more than once" in twice.body["detail"]
 
 
 async def test_each_event_is_serialized_once_for_all_subscribers(start_daemon: StartDaemon) -> None:
