@@ -147,4 +147,8 @@ def wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResp
 
 def add_routes(app: web.Application, endpoints: Sequence[Endpoint]) -> None:
     for endpoint in endpoints:
-        app.router.add_route(endpoint.method, endpoint.path, wrap(endpoint))
+        handler = wrap(endpoint)
+        app.router.add_route(endpoint.method, endpoint.path, handler)
+        if endpoint.method == "GET":
+            # HEAD is GET without the body (aiohttp leaves it out): curl -I, uptime checks, link checkers.
+            app.router.add_route("HEAD", endpoint.path, handler)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.endpoint_table import ENDPOINTS
-from tests.conftest import RunningDaemon, StartDaemon
+from tests.conftest import Response, RunningDaemon, StartDaemon
 
 
 def _refs(node: Any) -> list[str]:
@@ -61,16 +61,31 @@ async def test_unknown_route_and_method_are_problems(start_daemon: StartDaemon) 
     assert (unknown_device.status, unknown_device.body["code"]) == (404, "device_not_found")
 
 
+def allowed(response: Response) -> set[str]:
+    return {method.strip() for method in response.headers["Allow"].split(",")}
+
+
+async def test_head_is_get_without_the_body(start_daemon: StartDaemon) -> None:
+    handle = await start_daemon(simulate=False)
+    for path, token in (("/api/v1/health", None), ("/", None), ("/api/v1/devices", "admin")):
+        got = await handle.request("GET", path, token=token)
+        head = await handle.request("HEAD", path, token=token)
+        assert (head.status, head.body) == (200, None), path
+        assert head.headers["Content-Type"] == got.headers["Content-Type"], path
+    # The same access rules: no token, no device list.
+    assert (await handle.request("HEAD", "/api/v1/devices", token=None)).status == 401
+
+
 async def test_a_method_the_path_lacks_is_405_with_allow_whatever_else_is_missing(start_daemon: StartDaemon) -> None:
     handle = await start_daemon(simulate=False)
     # RFC 9110: a 405 lists the methods the resource has.
     traced = await handle.request("TRACE", "/api/v1/devices")
     assert (traced.status, traced.body["code"]) == (405, "method_not_allowed")
-    assert traced.headers["Allow"] == "GET"
+    assert allowed(traced) == {"GET", "HEAD"}
     # No token, no Content-Type: neither would make a PUT on a GET-only path acceptable, so neither is the answer.
     for token in (None, "admin"):
         put = await handle.request("PUT", "/api/v1/health", token=token)
-        assert (put.status, put.body["code"], put.headers["Allow"]) == (405, "method_not_allowed", "GET")
+        assert (put.status, put.body["code"], allowed(put)) == (405, "method_not_allowed", {"GET", "HEAD"})
     # A path that exists for the method still wants both.
     assert (await handle.request("POST", "/api/v1/devices/x/reconnect", token=None)).status == 401
 
