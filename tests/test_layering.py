@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,3 +44,17 @@ def test_no_import_side_effect_registration() -> None:
         if path.name == "registry.py":
             continue
         assert not registration.search(path.read_text()), path
+
+
+def test_a_daemon_loads_only_the_drivers_it_runs() -> None:
+    """Idle memory: the registry imports a driver's modules when a device first uses it (1.3 MB for all 21)."""
+    code = (
+        "import sys, daemon.cli, api.server, api.app\n"
+        "from drivers.registry import DriverRegistry\n"
+        "registry = DriverRegistry.with_plugins()\n"
+        "assert registry.find('filizola') is not None and registry.find('filizola').has_simulator\n"
+        "assert 'drivers.filizola.driver' not in sys.modules and 'drivers.filizola.simulator' not in sys.modules\n"
+        "assert registry.find('filizola').driver.__name__ == 'FilizolaScale'\n"
+        "assert 'drivers.filizola.driver' in sys.modules and 'drivers.filizola.simulator' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
