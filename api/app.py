@@ -108,6 +108,7 @@ def build_app(daemon: Daemon) -> web.Application:
     app[PROBLEM_HOOKS] = {**drawers.PROBLEM_HOOKS}
     app[SOCKETS] = set()
     app[FRAMES] = FrameCache()
+
     @functools.cache
     def openapi_document() -> bytes:
         # Built on first request, not at start: generating the schemas costs 0.7 MB of idle memory on a
