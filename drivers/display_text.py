@@ -8,6 +8,7 @@ and nothing is sent. Characters the display's code page lacks become a visible r
 
 from __future__ import annotations
 
+import abc
 import codecs
 import unicodedata
 from dataclasses import dataclass, field
@@ -65,7 +66,7 @@ def check_single_byte_encoding(name: str) -> str:
 
 
 @dataclass
-class CommandStream:
+class CommandStream(abc.ABC):
     """Display side of a command set: bytes in, commands applied one at a time.
 
     Subclasses implement :meth:`_step`: apply the command at the start of ``_pending`` and return how many
@@ -82,5 +83,6 @@ class CommandStream:
                 return
             del self._pending[:consumed]
 
+    @abc.abstractmethod
     def _step(self) -> int:
-        raise NotImplementedError
+        """Apply the command at the start of ``_pending``; return the bytes it took, or 0 if incomplete."""

@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from drivers.cd5220.codec import DisplayInterpreter
 from drivers.cd5220.driver import Cd5220Options
-from drivers.models import DeviceKind
-from drivers.simulator import PtyEndpoint, SimEnvironment, Simulator
+from drivers.display_simulator import DisplaySimulator
+from drivers.line_display import LineDisplayOptions
 
 
-class Cd5220Simulator(Simulator):
-    kind = DeviceKind.DISPLAY
+class Cd5220Simulator(DisplaySimulator[DisplayInterpreter]):
+    options_class = Cd5220Options
 
-    def __init__(self, device_id: str, endpoint: PtyEndpoint) -> None:
-        super().__init__(device_id, endpoint)
-        self.received = 0
-        """Bytes the display has received (so a test can show that nothing was sent)."""
-        self.screen = DisplayInterpreter()
+    def new_screen(self) -> DisplayInterpreter:
+        return DisplayInterpreter()
 
-    @classmethod
-    def create(cls, device_id: str, env: SimEnvironment) -> Cd5220Simulator:
-        simulator = cls(device_id, PtyEndpoint(env.sim_dir / device_id, serial={"baudrate": 9600}))
-        options = env.driver_options(device_id, Cd5220Options)
-        if options is not None:  # the character table (and width) the unit is set to, as its driver assumes
-            simulator.screen.encoding, simulator.screen.columns = options.encoding, options.columns
-        return simulator
-
-    def on_bytes(self, data: bytes) -> None:
-        self.received += len(data)
-        self.screen.feed(data)
-
-    def output(self) -> dict[str, Any]:
-        return {"lines": list(self.screen.lines), "bytes": self.received}
+    def configure(self, options: LineDisplayOptions) -> None:
+        super().configure(options)
+        if isinstance(options, Cd5220Options):  # clones come 20 or 40 wide
+            self.screen.columns = options.columns
