@@ -6,7 +6,8 @@ splits on CR with ``bytes.split``, builds a JSON payload of the same shape and s
 No authentication (the client's first message is read and ignored, then ``{"type":"hello"}`` is sent
 so the client code is identical), no event bus, no per-client queues, no filters.
 
-Prints ``floor ready on http://127.0.0.1:PORT`` when listening; runs until SIGTERM/SIGINT.
+Prints ``floor ready on http://127.0.0.1:PORT`` when listening; runs until SIGTERM/SIGINT. ``Floor`` and
+``serve`` here also run the scale floor (``_scale_floor.py``), which only cuts frames differently.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aiohttp import WSMsgType, web
@@ -27,12 +29,25 @@ DEVICE_ID = "scanner-1"
 
 
 class Floor:
+    """What every floor does: read the pty in a reader callback, broadcast payloads from one task, and
+    serve the WebSocket (first message read and ignored, then hello). Subclasses cut the bytes into events."""
+
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.clients: set[web.WebSocketResponse] = set()
         self.buffer = b""
         self.seq = 0
         self.tasks: set[asyncio.Task[None]] = set()
+
+    def payloads(self, data: bytes) -> list[str]:
+        """The events in ``data`` (plus what ``self.buffer`` held), as JSON text."""
+        raise NotImplementedError
+
+    def event(self, topic: str, device: str, data: dict[str, object]) -> str:
+        self.seq += 1
+        stamp = datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="milliseconds")
+        event = {"seq": self.seq, "time": stamp, "topic": topic, "device": device, "data": data}
+        return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
 
     def on_readable(self) -> None:
         try:
@@ -41,21 +56,11 @@ class Floor:
             return
         except OSError:
             return  # EIO while the writer has the master closed
-        *lines, self.buffer = (self.buffer + data).split(b"\r")
-        payloads = [self.payload(line) for line in lines if line]
+        payloads = self.payloads(data)
         if payloads and self.clients:
             task = asyncio.get_running_loop().create_task(self.broadcast(payloads))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
-
-    def payload(self, line: bytes) -> str:
-        self.seq += 1
-        raw = line.decode("latin-1")
-        aim = raw[:3] if raw.startswith("]") else None
-        stamp = datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="milliseconds")
-        data = {"data": raw[3:] if aim else raw, "symbology": "CODE128", "aim": aim, "raw": raw, "gs1": None}
-        event = {"seq": self.seq, "time": stamp, "topic": "scanner.scan", "device": DEVICE_ID, "data": data}
-        return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
 
     async def broadcast(self, payloads: list[str]) -> None:
         for ws in tuple(self.clients):
@@ -82,9 +87,23 @@ class Floor:
         return ws
 
 
-async def serve(pty_path: str, host: str, port: int) -> None:
+class ScanFloor(Floor):
+    """Scans: split on CR, a payload of the same shape and size as posd's ``scanner.scan`` event."""
+
+    def payloads(self, data: bytes) -> list[str]:
+        *lines, self.buffer = (self.buffer + data).split(b"\r")
+        return [self.payload(line) for line in lines if line]
+
+    def payload(self, line: bytes) -> str:
+        raw = line.decode("latin-1")
+        aim = raw[:3] if raw.startswith("]") else None
+        data = {"data": raw[3:] if aim else raw, "symbology": "CODE128", "aim": aim, "raw": raw, "gs1": None}
+        return self.event("scanner.scan", DEVICE_ID, data)
+
+
+async def serve(make_floor: Callable[[int], Floor], pty_path: str, host: str, port: int) -> None:
     fd = os.open(pty_path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-    floor = Floor(fd)
+    floor = make_floor(fd)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -109,15 +128,15 @@ async def serve(pty_path: str, host: str, port: int) -> None:
         os.close(fd)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(make_floor: Callable[[int], Floor], description: str | None = __doc__) -> int:
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--pty", required=True, help="pseudo-terminal slave path to read scans from")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    asyncio.run(serve(args.pty, args.host, args.port))
+    asyncio.run(serve(make_floor, args.pty, args.host, args.port))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(ScanFloor))
