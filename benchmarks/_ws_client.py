@@ -128,17 +128,20 @@ class LeanConnection:
             self.protocol.send_text(json.dumps({"type": "auth", "token": self.token}).encode())
         elif event.opcode is Opcode.CLOSE:
             self.closed = "socket CLOSE"
-        elif event.opcode is not Opcode.TEXT:
-            pass  # pings are answered by the protocol (flushed by the caller)
-        elif not self.ready:
-            if json.loads(event.data).get("type") != "hello":
-                raise RuntimeError(f"expected hello, got {event.data!r}")
+        elif event.opcode is Opcode.TEXT:
+            self.text(event.data, stamp)
+        # Pings: the protocol queues the pong, which the caller flushes.
+
+    def text(self, data: bytes, stamp: int) -> None:
+        if not self.ready:  # the first message is hello
+            if json.loads(data).get("type") != "hello":
+                raise RuntimeError(f"expected hello, got {data!r}")
             self.ready = True
             print("READY", flush=True)
-        elif END_MARK in event.data:
+        elif END_MARK in data:
             self.closed = "end label"
         else:
-            self.frames.append((stamp, event.data))
+            self.frames.append((stamp, data))
 
 
 def run_lean(url: str, token: str, timeout: float) -> list[dict[str, object]]:
