@@ -359,6 +359,20 @@ def collect_results(clients: Sequence[Child], timeout: float = 30.0) -> list[Cli
     return results
 
 
+def first_deliveries(results: Sequence[ClientResult], sent_ns: Mapping[int, int]) -> tuple[list[tuple[int, int]], int]:
+    """Each client's first receipt of each sent scan as ``(seq, t1)``, and how many (scan, client) were lost."""
+    delivered: list[tuple[int, int]] = []
+    lost = 0
+    for result in results:
+        seen: set[int] = set()
+        for seq, t1 in zip(result.seqs, result.times_ns, strict=True):
+            if seq in sent_ns and seq not in seen:
+                seen.add(seq)
+                delivered.append((seq, t1))
+        lost += len(sent_ns) - len(seen)
+    return delivered, lost
+
+
 def cpu_ns(pid: int) -> int:
     """CPU time of every thread of ``pid`` so far, ns (from /proc/PID/task/*/schedstat: ns resolution)."""
     total = 0

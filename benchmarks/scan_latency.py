@@ -65,6 +65,7 @@ from _common import (
     Summary,
     collect_results,
     cpu_ns,
+    first_deliveries,
     machine_note,
     make_label,
     percentile,
@@ -131,15 +132,11 @@ def run_once(server: Server, pty: Pty, clients_n: int, settings: Settings, *, wo
         stop_all(clients)
     pty.drain_input()
     samples = Samples(sent=settings.scans * clients_n, server_cpu_ns=server_cpu)
+    delivered, samples.lost = first_deliveries(results, sent_ns)
     last_ns: dict[int, int] = {}
-    for result in results:
-        seen: set[int] = set()
-        for seq, t1 in zip(result.seqs, result.times_ns, strict=True):
-            if seq in sent_ns and seq not in seen:
-                seen.add(seq)
-                samples.deliveries_ns.append(t1 - sent_ns[seq])
-                last_ns[seq] = max(last_ns.get(seq, 0), t1)
-        samples.lost += settings.scans - len(seen)
+    for seq, t1 in delivered:
+        samples.deliveries_ns.append(t1 - sent_ns[seq])
+        last_ns[seq] = max(last_ns.get(seq, 0), t1)
     samples.fanout_ns = [
         last_ns[seq] - t0 for seq, t0 in sent_ns.items() if seq in last_ns and len(results) == clients_n
     ]

@@ -42,6 +42,7 @@ from _common import (
     Server,
     Summary,
     collect_results,
+    first_deliveries,
     machine_note,
     make_label,
     posd_executable,
@@ -153,13 +154,9 @@ def run_once(target: Target, clients_n: int, *, scans: int, warmup: int, workdir
     finally:
         stop_all(clients)
     target.pty.drain_input()
-    for result in results:
-        seen = set()
-        for seq, t1 in zip(result.seqs, result.times_ns, strict=True):
-            if seq in sent_ns and seq not in seen:
-                seen.add(seq)
-                target.deliveries_ns.append(t1 - sent_ns[seq])
-        target.lost += scans - len(seen)
+    delivered, lost = first_deliveries(results, sent_ns)
+    target.deliveries_ns += [t1 - sent_ns[seq] for seq, t1 in delivered]
+    target.lost += lost
 
 
 def main() -> int:

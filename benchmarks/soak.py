@@ -36,6 +36,7 @@ from _common import (
     Summary,
     collect_results,
     cpu_ns,
+    first_deliveries,
     machine_note,
     make_label,
     print_table,
@@ -110,13 +111,8 @@ def soak(server: Server, pty: Pty, args: argparse.Namespace, workdir: Path) -> R
         stop_all(clients)
     pty.drain_input()
     run.sent = len(sent_ns)
-    for result in results:
-        seen = set()
-        for seq_no, t1 in zip(result.seqs, result.times_ns, strict=True):
-            if seq_no in sent_ns and seq_no not in seen:
-                seen.add(seq_no)
-                run.deliveries_ns.append(t1 - sent_ns[seq_no])
-        run.lost += len(sent_ns) - len(seen)
+    delivered, run.lost = first_deliveries(results, sent_ns)
+    run.deliveries_ns = [t1 - sent_ns[seq] for seq, t1 in delivered]
     return run
 
 
