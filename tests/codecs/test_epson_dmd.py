@@ -7,14 +7,11 @@ ESC t n = 1B 74 n, US $ x y = 1F 24 x y (1-based), FF = 0C, CAN = 18, US MD2 = 1
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from drivers.display_text import TextTooLong, UnsupportedText
 from drivers.epson_dmd.codec import DmdInterpreter, encode_lines, setup_bytes
 from drivers.epson_dmd.driver import EpsonDmdOptions
-from tests.codecs._streams import PROPERTY, cut_points, three_ways
 
 PAD = b" "
 
@@ -23,13 +20,6 @@ def screen(data: bytes) -> list[str]:
     display = DmdInterpreter()
     display.feed(data)
     return display.lines
-
-
-def run(chunks: list[bytes]) -> tuple[list[str], int, int, str, bytes]:
-    display = DmdInterpreter()
-    for chunk in chunks:
-        display.feed(chunk)
-    return display.lines, display.row, display.column, display.encoding, bytes(display._pending)
 
 
 # -- host side ---------------------------------------------------------------------------------------
@@ -140,39 +130,4 @@ def test_a_command_split_across_reads() -> None:
     assert display.lines == ["", "  hi"]
 
 
-# -- properties ------------------------------------------------------------------------------------------
-CP437_PRINTABLE = sorted(
-    {ch for ch in bytes(range(0x20, 0x100)).decode("cp437") if ch.isprintable() and (ch == " " or not ch.isspace())}
-)
-display_line = st.text(alphabet=CP437_PRINTABLE, max_size=20)
-
-
-@PROPERTY
-@given(lines=st.lists(display_line, max_size=2), cuts=cut_points)
-def test_interpreter_shows_what_was_encoded(lines: list[str], cuts: list[int]) -> None:
-    expected = [line.rstrip(" ") for line in [*lines, "", ""][:2]]
-    for shown, *_, pending in three_ways(setup_bytes() + encode_lines(lines), cuts, run):
-        assert shown == expected
-        assert pending == b""
-
-
-@PROPERTY
-@given(noise=st.binary(max_size=40), lines=st.lists(display_line, max_size=2))
-def test_one_update_after_noise_shows_exactly_the_lines(noise: bytes, lines: list[str]) -> None:
-    expected = [line.rstrip(" ") for line in [*lines, "", ""][:2]]
-    assert screen(noise + encode_lines(lines)) == expected
-
-
-@PROPERTY
-@given(stream=st.binary(max_size=160), cuts=cut_points)
-def test_whole_split_and_byte_by_byte_feeds_agree(stream: bytes, cuts: list[int]) -> None:
-    whole, split, single = three_ways(stream, cuts, run)
-    assert whole == split == single
-
-
-@PROPERTY
-@given(stream=st.binary(max_size=200))
-def test_screen_stays_two_by_twenty(stream: bytes) -> None:
-    shown = screen(stream)
-    assert len(shown) == 2
-    assert all(len(line) <= 20 for line in shown)
+# Properties shared with the other command set: tests/codecs/test_display_properties.py.

@@ -8,12 +8,9 @@ Expected bytes come from the Logic Controls command list (PD3000/LD9000 manuals,
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from drivers.display_text import TextTooLong, UnsupportedText
 from drivers.logic_controls.codec import LogicControlsInterpreter, encode_lines, setup_bytes
-from tests.codecs._streams import PROPERTY, cut_points, three_ways
 
 PAD = b" "
 
@@ -22,14 +19,6 @@ def screen(data: bytes) -> list[str]:
     display = LogicControlsInterpreter()
     display.feed(data)
     return display.lines
-
-
-def run(chunks: list[bytes]) -> tuple[list[str], int, int, bool, int, bytes]:
-    display = LogicControlsInterpreter()
-    for chunk in chunks:
-        display.feed(chunk)
-    d = display
-    return d.lines, d.row, d.column, d.vertical_scroll, d.brightness, bytes(d._pending)
 
 
 def test_two_lines_at_positions_0_and_20_in_normal_mode() -> None:
@@ -87,39 +76,4 @@ def test_brightness_takes_only_its_four_levels() -> None:
     assert display.lines == ["", ""]
 
 
-# -- properties ------------------------------------------------------------------------------------------
-CP437_PRINTABLE = sorted(
-    {ch for ch in bytes(range(0x20, 0x100)).decode("cp437") if ch.isprintable() and (ch == " " or not ch.isspace())}
-)
-display_line = st.text(alphabet=CP437_PRINTABLE, max_size=20)
-
-
-@PROPERTY
-@given(lines=st.lists(display_line, max_size=2), cuts=cut_points)
-def test_interpreter_shows_what_was_encoded(lines: list[str], cuts: list[int]) -> None:
-    expected = [line.rstrip(" ") for line in [*lines, "", ""][:2]]
-    for shown, *_, pending in three_ways(setup_bytes() + encode_lines(lines), cuts, run):
-        assert shown == expected
-        assert pending == b""
-
-
-@PROPERTY
-@given(noise=st.binary(max_size=40), lines=st.lists(display_line, max_size=2))
-def test_one_update_after_noise_shows_exactly_the_lines(noise: bytes, lines: list[str]) -> None:
-    expected = [line.rstrip(" ") for line in [*lines, "", ""][:2]]
-    assert screen(noise + encode_lines(lines)) == expected
-
-
-@PROPERTY
-@given(stream=st.binary(max_size=160), cuts=cut_points)
-def test_whole_split_and_byte_by_byte_feeds_agree(stream: bytes, cuts: list[int]) -> None:
-    whole, split, single = three_ways(stream, cuts, run)
-    assert whole == split == single
-
-
-@PROPERTY
-@given(stream=st.binary(max_size=200))
-def test_screen_stays_two_by_twenty(stream: bytes) -> None:
-    shown = screen(stream)
-    assert len(shown) == 2
-    assert all(len(line) <= 20 for line in shown)
+# Properties shared with the other command set: tests/codecs/test_display_properties.py.
