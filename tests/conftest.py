@@ -11,7 +11,7 @@ import inspect
 import json
 import os
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,6 +185,22 @@ class RunningDaemon:
         if current.body["device"]["state"] == state:
             return
         await stream.next("device.state", device, lambda d: d["state"] == state, timeout)
+
+    async def wait_all_state(
+        self, stream: EventStream, devices: Iterable[str], state: str, timeout: float = EVENT_TIMEOUT
+    ) -> None:
+        """Wait for every one of ``devices`` to be in ``state``, reading ``stream`` from one task.
+
+        One WebSocket has one reader, so the devices cannot each wait on it; and a sequential wait
+        would consume another device's event while waiting for the first.
+        """
+        pending = set(devices)
+        listing = await self.get("/api/v1/devices")
+        pending -= {d["id"] for d in listing.body["devices"] if d["state"] == state}
+        async with asyncio.timeout(timeout):
+            while pending:
+                event = await stream.next("device.state", where=lambda d: d["state"] == state, timeout=timeout)
+                pending.discard(event["device"])
 
 
 StartDaemon = Callable[..., Awaitable[RunningDaemon]]

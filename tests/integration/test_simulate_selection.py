@@ -6,7 +6,6 @@ round trip through the sim API, the way a technician would try it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from pathlib import Path
@@ -38,7 +37,7 @@ async def devices_by_id(handle: RunningDaemon) -> dict[str, dict[str, Any]]:
 async def all_ready(handle: RunningDaemon) -> dict[str, dict[str, Any]]:
     devices = await devices_by_id(handle)
     stream = await handle.events("topics=device.state")
-    await asyncio.gather(*(handle.wait_state(stream, device, "ready", timeout=15) for device in devices))
+    await handle.wait_all_state(stream, devices, "ready", timeout=15)
     return await devices_by_id(handle)
 
 
