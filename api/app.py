@@ -12,7 +12,7 @@ from aiohttp.typedefs import Middleware
 
 from api import drawers
 from api.console import console_endpoints
-from api.endpoint_table import ENDPOINTS
+from api.endpoint_table import ENDPOINTS, HEADERS, LINKS
 from api.endpoints import Call, Endpoint, add_routes
 from api.events_ws import EVENTS_PATH, FRAMES, SOCKETS, FrameCache, close_all_sockets, events_handler
 from api.guard import GuardPolicy, make_guard
@@ -112,8 +112,9 @@ def build_app(daemon: Daemon) -> web.Application:
     @functools.cache
     def openapi_document() -> bytes:
         # Built on first request, not at start: generating the schemas costs 0.7 MB of idle memory on a
-        # till where nobody may ever ask. The endpoint table cannot change afterwards, so once is enough.
-        return encode_json(build_openapi(ENDPOINTS, daemon.version))
+        # till where nobody may ever ask (and the simulator controls import every built-in simulator).
+        # The endpoint table cannot change afterwards, so once is enough.
+        return encode_json(build_openapi(ENDPOINTS, daemon.version, headers=HEADERS, links=LINKS))
 
     async def get_openapi(call: Call) -> web.Response:
         return web.Response(body=openapi_document(), content_type="application/json")

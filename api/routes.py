@@ -6,14 +6,15 @@ import asyncio
 from typing import Any
 
 from aiohttp import web
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from api import schemas
-from api.endpoints import Call, Endpoint, validation_problem
+from api.endpoints import Call, Endpoint, _validate_json, validation_problem
 from api.problems import DEVICE_ERRORS, ApiError
 from daemon.manager import ManagedDevice
 from daemon.service import Daemon
 from drivers.models import DeviceKind, DeviceState, HealthResult
+from drivers.simulator import Simulator, control_actions
 
 DAEMON = web.AppKey("daemon", Daemon)
 
@@ -74,13 +75,49 @@ def simulator_of(call: Call) -> Any:
     return simulator
 
 
+def _has_action(model: type[BaseModel], action: str) -> bool:
+    try:
+        return action in control_actions(model)
+    except TypeError:  # a control without a Literal action (a plug-in's): the simulator judges it
+        return True
+
+
+def check_own_control(simulator: Simulator, action: str, raw: bytes) -> None:
+    """Refuse a body that is not one of this simulator's controls, validated as strictly as every other body (the
+    JSON types the document gives; a simulator validates leniently, and would take 1 for true or "5" for 5)."""
+    own = type(simulator).control_models()
+    models = [model for model in own if _has_action(model, action)]
+    if not models:
+        takes = sorted({name for model in own for name in control_actions(model)})
+        why = f"{simulator.device_id} has no control {action!r}; it takes {', '.join(takes)}"
+        raise ApiError(
+            "invalid_request", f"body action: {why}", errors=[{"loc": "action", "msg": why, "type": "literal_error"}]
+        )
+    first: ValidationError | None = None
+    for model in models:
+        try:
+            _validate_json(model, raw)  # what the endpoint table does with every body: strict, 30.0 an integer
+        except ValidationError as err:
+            first = first or err
+        else:
+            return
+    assert first is not None
+    raise validation_problem(first, "body")
+
+
 async def sim_control(call: Call) -> schemas.SimResponse:
     simulator = simulator_of(call)
     body: schemas.SimControlRequest = call.body
+    check_own_control(simulator, body.action, await call.request.read())
     try:
         result = await simulator.control(body.model_dump())
-    except ValidationError as err:
+    except ValidationError as err:  # what the simulator judges beyond its models (units this scale weighs in)
         raise validation_problem(err, "body") from err
+    except ValueError as err:  # a value the model let through but the simulator cannot use (hex that is not hex)
+        why = f"{simulator.device_id} cannot take this control: {err}"
+        raise ApiError(
+            "invalid_request", f"body: {why}", errors=[{"loc": "body", "msg": why, "type": "value_error"}]
+        ) from err
     return schemas.SimResponse.model_validate(result)
 
 

@@ -339,7 +339,7 @@ def start_clients(
     clients: list[Child] = []
     try:
         for index in range(count):
-            argv = [PYTHON, str(HERE / "_ws_client.py"), "--url", server.events_url, "--token", server.token]
+            argv = [PYTHON, str(HERE / "_ws_client.py"), "--url", server.events_url, f"--token={server.token}"]
             argv += ["--timeout", str(timeout), "--connections", str(connections_each), "--client", implementation]
             clients.append(Child(f"client-{tag}-{index}", argv, workdir / f"client-{tag}-{index}.log"))
         for client in clients:

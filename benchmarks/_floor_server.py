@@ -97,7 +97,13 @@ class ScanFloor(Floor):
     def payload(self, line: bytes) -> str:
         raw = line.decode("latin-1")
         aim = raw[:3] if raw.startswith("]") else None
-        data = {"data": raw[3:] if aim else raw, "symbology": "CODE128", "aim": aim, "raw": raw, "gs1": None}
+        data: dict[str, object] = {
+            "data": raw[3:] if aim else raw,
+            "symbology": "CODE128",
+            "aim": aim,
+            "raw": raw,
+            "gs1": None,
+        }
         return self.event("scanner.scan", DEVICE_ID, data)
 
 

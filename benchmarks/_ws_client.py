@@ -32,7 +32,7 @@ import aiohttp
 from _common import KIND_END, KIND_SCAN, parse_label
 from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
-from websockets.http11 import Response
+from websockets.http11 import Request, Response
 from websockets.uri import parse_uri
 
 
@@ -97,7 +97,7 @@ async def run(url: str, token: str, timeout: float, connections: int) -> list[di
 END_MARK = b"]C0" + KIND_END.encode()
 
 
-def scans_in(frames: list[tuple[int, bytes]]) -> dict[str, object]:
+def scans_in(frames: list[tuple[int, bytes | bytearray]]) -> dict[str, object]:
     """The (seq, time) of every scan among ``(stamp, payload)`` text frames, in arrival order."""
     seqs: list[int] = []
     times_ns: list[int] = []
@@ -117,7 +117,7 @@ class LeanConnection:
     def __init__(self, protocol: ClientProtocol, token: str) -> None:
         self.protocol = protocol
         self.token = token
-        self.frames: list[tuple[int, bytes]] = []
+        self.frames: list[tuple[int, bytes | bytearray]] = []
         self.ready = False
         self.closed = ""
 
@@ -129,10 +129,12 @@ class LeanConnection:
         elif event.opcode is Opcode.CLOSE:
             self.closed = "socket CLOSE"
         elif event.opcode is Opcode.TEXT:
+            # A received frame holds the reader's bytearray (bytes once unmasked or inflated), never a memoryview.
+            assert isinstance(event.data, bytes | bytearray)
             self.text(event.data, stamp)
         # Pings: the protocol queues the pong, which the caller flushes.
 
-    def text(self, data: bytes, stamp: int) -> None:
+    def text(self, data: bytes | bytearray, stamp: int) -> None:
         if not self.ready:  # the first message is hello
             if json.loads(data).get("type") != "hello":
                 raise RuntimeError(f"expected hello, got {data!r}")
@@ -177,6 +179,7 @@ def run_lean(url: str, token: str, timeout: float) -> list[dict[str, object]]:
                 break
             protocol.receive_data(data)
             for event in protocol.events_received():
+                assert not isinstance(event, Request)  # only a server receives requests
                 connection.handle(event, stamp)
     return [{**scans_in(connection.frames), "closed": connection.closed}]
 

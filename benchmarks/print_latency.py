@@ -98,7 +98,7 @@ class Sink:
             threading.Thread(target=self._serve, args=(conn,), daemon=True, name="sink-conn").start()
 
     def _serve(self, conn: socket.socket) -> None:
-        interpreter = EscposInterpreter()
+        interpreter = EscposInterpreter(draw=False)  # the cuts are all it needs
         with conn:
             while data := conn.recv(65536):
                 before = interpreter.cuts

@@ -21,6 +21,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from _common import machine_note, print_table, ratio, verdict
 
@@ -74,6 +75,11 @@ def posd_decode(decoder: KeyboardDecoder, events: Sequence[InputEvent]) -> int:
     return scans
 
 
+def chain_decode(decoder: KeyboardDecoder, records: bytes) -> int:
+    """Records to scans: evdev records as the transport reads them, parsed, then decoded."""
+    return posd_decode(decoder, parse_key_events(records))
+
+
 def best_rate(work: Callable[[], int], units: int, repeat: int) -> tuple[float, int]:
     """Best of ``repeat`` runs (the least disturbed by the noisy machine), in units per second."""
     best = 0.0
@@ -111,13 +117,11 @@ def main() -> int:
             start = events[-1].time + 0.05
         key_events = sum(1 for e in events if e.type == EV_KEY)
         decoder = KeyboardDecoder(keymap)
-        posd_rate, posd_scans = best_rate(lambda d=decoder, ev=events: posd_decode(d, ev), key_events, args.repeat)
+        posd_rate, posd_scans = best_rate(partial(posd_decode, decoder, events), key_events, args.repeat)
         assert posd_scans == len(texts), (posd_scans, len(texts))
-        floor_rate, _ = best_rate(lambda ev=events: floor_decode(ev), key_events, args.repeat)
+        floor_rate, _ = best_rate(partial(floor_decode, events), key_events, args.repeat)
         records = encode_input_events(events)
-        chain_rate, _ = best_rate(
-            lambda d=decoder, raw=records: posd_decode(d, parse_key_events(raw)), key_events, args.repeat
-        )
+        chain_rate, _ = best_rate(partial(chain_decode, decoder, records), key_events, args.repeat)
         ok = ok and posd_rate >= TARGET_KEY_EVENTS_PER_S
         rows.append(
             [

@@ -22,6 +22,9 @@ from drivers.registry import DriverRegistry
 
 _LOGGER = logging.getLogger("posd")
 
+#: How long a thread may hold the GIL while another waits for it (Python default 5 ms).
+SWITCH_INTERVAL_S = 0.0005
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="posd", description="Point-of-sale hardware daemon")
@@ -126,6 +129,10 @@ def _serve(args: argparse.Namespace, loaded: LoadedConfig, registry: DriverRegis
 
     simulate = _simulating(args)
     daemon = Daemon(loaded, registry, simulate=simulate)
+    # Worker threads render and validate jobs while the loop delivers scans. When the loop wants the GIL
+    # back it waits up to one switch interval, and it gives it up at every socket syscall: with the default
+    # 5 ms a scan waited ~5 ms per handover while a big job was being parsed.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
 
     def ready(http: HttpServer) -> None:
         # What was built until now lives as long as the daemon: move it out of the collector's reach, so a

@@ -153,11 +153,11 @@ class Journal:
         self, *, printer: str, kind: str, payload: bytes, client: str, idempotency_key: str | None
     ) -> tuple[JobRecord, bool]:
         """Insert a queued job and commit. Returns (job, created); an existing job for the key returns False."""
-        digest = request_digest(kind, payload, printer)
         now = time.time()
         job_id = secrets.token_hex(8)
 
         def insert(conn: sqlite3.Connection) -> tuple[JobRecord, bool]:
+            digest = request_digest(kind, payload, printer)  # here, on the database thread: a job can be 4 MB
             with conn:
                 if idempotency_key is not None:
                     row = conn.execute(
@@ -199,17 +199,39 @@ class Journal:
         self, job: JobRecord, state: JobState, reason: str | None = None, *, copy: bool | None = None
     ) -> JobRecord:
         """Move a job to ``state`` and commit; returns the updated record."""
+        updated = await self.set_state_if(job, state, reason, copy=copy, only_from=tuple(JobState))
+        assert updated is not None  # any state will do: the row exists
+        return updated
+
+    async def set_state_if(
+        self,
+        job: JobRecord,
+        state: JobState,
+        reason: str | None = None,
+        *,
+        copy: bool | None = None,
+        only_from: tuple[JobState, ...],
+    ) -> JobRecord | None:
+        """Move a job to ``state`` only if it is in one of ``only_from`` now, and commit; None if it was not.
+
+        The print worker moves a job on after awaiting (a render, a status read) while a client may cancel
+        it: the check and the update are one statement, so the later of the two sees the earlier.
+        """
         now = time.time()
         new_copy = job.copy if copy is None else copy
+        placeholders = ", ".join("?" * len(only_from))
 
-        def update(conn: sqlite3.Connection) -> None:
+        def update(conn: sqlite3.Connection) -> int:
             with conn:
-                conn.execute(
-                    "UPDATE jobs SET state = ?, reason = ?, copy = ?, updated = ? WHERE id = ?",
-                    (state.value, reason, int(new_copy), now, job.id),
+                cursor = conn.execute(
+                    "UPDATE jobs SET state = ?, reason = ?, copy = ?, updated = ?"
+                    f" WHERE id = ? AND state IN ({placeholders})",
+                    (state.value, reason, int(new_copy), now, job.id, *(s.value for s in only_from)),
                 )
+                return cursor.rowcount
 
-        await self._db.run(update)
+        if not await self._db.run(update):
+            return None
         return JobRecord(
             job.seq,
             job.id,

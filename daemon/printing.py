@@ -13,11 +13,14 @@ Guarantees (receipts are at-least-once, never silently doubled):
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal
+from typing import Literal, ParamSpec, TypeVar
 
 from daemon.config import PrintingConfig
 from daemon.drawers import DrawerService, Requester
@@ -31,9 +34,23 @@ from drivers.models import DeviceKind, DeviceState
 _LOGGER = logging.getLogger(__name__)
 
 JobKind = Literal["document", "raw", "image"]
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 PURGE_INTERVAL_S = 3600.0
 
 __all__ = ["IdempotencyConflict", "JobKind", "PrintService"]
+
+#: The states the print worker holds a job from (queued, held, or sending when a send failed).
+_WORKING = (JobState.QUEUED, JobState.HELD, JobState.SENDING)
+
+
+def _replace(queue: deque[JobRecord], old: JobRecord, new: JobRecord) -> JobRecord:
+    """Put ``new`` where ``old`` is in ``queue`` (by identity); ``new`` either way."""
+    for index, queued in enumerate(queue):
+        if queued is old:
+            queue[index] = new
+            break
+    return new
 
 
 class JobNotCancellable(PosdError):
@@ -64,6 +81,9 @@ class PrintService:
         self._watches: dict[str, StateWatch] = {}
         self._rendered: dict[str, bytes] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        # One thread for the jobs' CPU work (rendering, kick scans, previews): never the event loop, which
+        # delivers scans meanwhile, and never several threads at once taking turns at the GIL with it.
+        self._cpu_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posd-render")
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -98,7 +118,12 @@ class PrintService:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        self._cpu_pool.shutdown(wait=False, cancel_futures=True)
         await self.journal.close()
+
+    async def _off_loop(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """Run a job's CPU work on the render thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._cpu_pool, functools.partial(fn, *args, **kwargs))
 
     # -- API side ----------------------------------------------------------------------------------------
     def printer(self, device_id: str) -> tuple[ManagedDevice, ReceiptPrinter]:
@@ -112,8 +137,13 @@ class PrintService:
     ) -> tuple[JobRecord, bool]:
         """Validate (render), journal (commit), queue. Returns (job, created); raises RenderError on bad input."""
         _, driver = self.printer(printer_id)
-        rendered = driver.render_job(
-            kind, payload, copy=False, strict=self._config.strict_encoding, replacement=self._config.replacement
+        rendered = await self._off_loop(
+            driver.render_job,
+            kind,
+            payload,
+            copy=False,
+            strict=self._config.strict_encoding,
+            replacement=self._config.replacement,
         )
         job, created = await self.journal.add(
             printer=printer_id, kind=kind, payload=payload, client=client, idempotency_key=idempotency_key
@@ -135,7 +165,12 @@ class PrintService:
             )
             return driver.preview_png(data)
 
-        return await asyncio.to_thread(draw)
+        return await self._off_loop(draw)
+
+    async def drawer_kicks(self, printer_id: str, payload: bytes) -> str | None:
+        """The drawer kicks a raw job would fire (None: none), for the scope check and the audit record."""
+        _, driver = self.printer(printer_id)
+        return await self._off_loop(driver.drawer_kicks, payload)
 
     async def get(self, job_id: str) -> JobRecord:
         job = await self.journal.get(job_id)
@@ -165,7 +200,12 @@ class PrintService:
         job = await self.get(job_id)
         if job.state is not JobState.UNCERTAIN:
             raise JobNotCancellable(f"job {job_id} is {job.state.value}, not uncertain")
-        job = await self.journal.set_state(job, JobState.QUEUED, "released by operator", copy=True)
+        released = await self.journal.set_state_if(
+            job, JobState.QUEUED, "released by operator", copy=True, only_from=(JobState.UNCERTAIN,)
+        )
+        if released is None:  # released or cancelled by another request meanwhile
+            raise JobNotCancellable(f"job {job_id} is no longer uncertain")
+        job = released
         self._queue(job.printer).appendleft(job)
         self._publish(job)
         self._watch(job.printer).notify()
@@ -193,13 +233,19 @@ class PrintService:
             return device.reason
         return "offline"
 
-    async def _hold(self, job: JobRecord, reason: str, *, copy: bool | None = None) -> JobRecord:
+    async def _hold(
+        self, queue: deque[JobRecord], job: JobRecord, reason: str, *, copy: bool | None = None
+    ) -> JobRecord | None:
+        """Hold ``job`` (in the journal and in ``queue``); None if it was cancelled meanwhile."""
         self._delayed.add(job.id)
         if job.state is JobState.HELD and job.reason == reason and (copy is None or copy == job.copy):
             return job
-        job = await self.journal.set_state(job, JobState.HELD, reason, copy=copy)
-        self._publish(job)
-        return job
+        held = await self.journal.set_state_if(job, JobState.HELD, reason, copy=copy, only_from=_WORKING)
+        if held is None:
+            return None
+        _replace(queue, job, held)
+        self._publish(held)
+        return held
 
     async def _worker(self, device: ManagedDevice) -> None:
         queue = self._queue(device.device_id)
@@ -213,9 +259,9 @@ class PrintService:
             job = queue[0]
             reason = self._hold_reason(device)
             if reason is not None:
-                queue[0] = held = await self._hold(job, reason)
+                held = await self._hold(queue, job, reason)
 
-                def can_go_on(held: JobRecord = held) -> bool:
+                def can_go_on(held: JobRecord | None = held) -> bool:
                     # The printer recovered, or the held job was cancelled from under us.
                     return self._hold_reason(device) is None or not queue or queue[0] is not held
 
@@ -223,48 +269,56 @@ class PrintService:
                 continue
             data = self._rendered.get(job.id)
             if data is None or job.copy:
-                data = driver.render_job(
-                    job.kind, job.payload, copy=job.copy, strict=False, replacement=self._config.replacement
+                data = await self._off_loop(
+                    driver.render_job,
+                    job.kind,
+                    job.payload,
+                    copy=job.copy,
+                    strict=False,
+                    replacement=self._config.replacement,
                 )
-            data, kick_result = self._drawer_kick_policy(device, driver, job, data)
-            queue[0] = job = await self.journal.set_state(job, JobState.SENDING, copy=job.copy)
+            kicks = await self._off_loop(driver.drawer_kicks, job.payload) if job.kind == "raw" else None
+            fire_kicks = kicks is not None and self._kick_in_time(job)
+            if kicks is not None and not fire_kicks:
+                data = await self._off_loop(driver.without_drawer_kicks, data)
+            if not queue or queue[0] is not job:
+                continue  # cancelled, or a released job went first, while this one was being prepared
+            sending = await self.journal.set_state_if(
+                job, JobState.SENDING, copy=job.copy, only_from=(JobState.QUEUED, JobState.HELD)
+            )
+            if sending is None:
+                continue  # cancelled just now (the cancel took it out of the queue)
+            job = _replace(queue, job, sending)
             self._publish(job)
+            if fire_kicks and self._drawers is not None:
+                self._drawers.expect_raw_kick(device.device_id, within_s=self._config.raw_kick_expiry_s)
             try:
                 await driver.print_bytes(data, check_ready=True)
             except PrinterNotReady as err:
                 # Nothing was sent: the printer said no before the first byte.
-                queue[0] = await self._hold(job, err.reason)
+                await self._hold(queue, job, err.reason)
                 continue
             except (TransportError, DeviceError) as err:
                 _LOGGER.warning("job %s on %s interrupted: %s; will resend marked COPY", job.id, job.printer, err)
-                queue[0] = await self._hold(job, "offline", copy=True)
+                await self._hold(queue, job, "offline", copy=True)
                 continue
-            queue.popleft()
+            queue.remove(job)  # not popleft: a released job may have gone to the head meanwhile
             self._rendered.pop(job.id, None)
             self._delayed.discard(job.id)
             self._publish(await self.journal.set_state(job, JobState.DONE))
-            if kick_result is not None:
-                await self._audit_raw_kick(device, driver, job, kick_result)
+            if kicks is not None:
+                await self._audit_raw_kick(device, job, kicks, "sent" if fire_kicks else "expired")
 
-    def _drawer_kick_policy(
-        self, device: ManagedDevice, driver: ReceiptPrinter, job: JobRecord, data: bytes
-    ) -> tuple[bytes, Literal["sent", "expired"] | None]:
+    def _kick_in_time(self, job: JobRecord) -> bool:
         """Kicks are at-most-once and prompt: a raw job's kick fires only on its first, timely attempt."""
-        if job.kind != "raw" or driver.drawer_kicks(job.payload) is None:
-            return data, None
         late = time.time() - job.created > self._config.raw_kick_expiry_s
-        if job.copy or late or job.id in self._delayed:
-            return driver.without_drawer_kicks(data), "expired"
-        if self._drawers is not None:
-            self._drawers.expect_raw_kick(device.device_id, within_s=self._config.raw_kick_expiry_s)
-        return data, "sent"
+        return not (job.copy or late or job.id in self._delayed)
 
     async def _audit_raw_kick(
-        self, device: ManagedDevice, driver: ReceiptPrinter, job: JobRecord, result: Literal["sent", "expired"]
+        self, device: ManagedDevice, job: JobRecord, kicks: str, result: Literal["sent", "expired"]
     ) -> None:
         if self._drawers is None:
             return
-        kicks = driver.drawer_kicks(job.payload) or ""
         if result == "expired":
             kicks += " (removed: the job went out late, after a hold or as a reprint)"
         try:

@@ -125,6 +125,8 @@ class ReceiptPrinter(Driver):
         """Turn a job (``document`` JSON, ``raw`` bytes or ``image`` PNG) into this printer's bytes.
 
         ``copy`` marks a reprint visibly. Raises ValueError subclasses with a ``code`` on bad input.
+        This and the other pure methods below (kicks, preview) are CPU work: the print service calls them on
+        its render thread, never on the event loop, so they must not touch the transport.
         """
 
     def drawer_kicks(self, data: bytes) -> str | None:
@@ -137,10 +139,7 @@ class ReceiptPrinter(Driver):
 
     @abc.abstractmethod
     def preview_png(self, data: bytes) -> bytes:
-        """A picture of what ``data`` (from :meth:`render_job`) prints on this printer.
-
-        CPU-heavy: run it off the event loop.
-        """
+        """A picture of what ``data`` (from :meth:`render_job`) prints on this printer."""
 
     @abc.abstractmethod
     async def print_bytes(self, data: bytes, *, check_ready: bool = False) -> None:

@@ -18,7 +18,7 @@ import tty
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
@@ -205,6 +205,15 @@ class PlugControl(BaseModel):
     action: Literal["unplug", "plug"]
 
 
+def control_actions(model: type[BaseModel]) -> tuple[str, ...]:
+    """The ``action`` values a control model takes (its ``Literal``), in the order the model lists them."""
+    field = model.model_fields.get("action")
+    values = get_args(field.annotation) if field is not None else ()
+    if not values or not all(isinstance(value, str) for value in values):
+        raise TypeError(f"control {model.__name__} has no Literal string field 'action'")
+    return values
+
+
 OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
 
@@ -271,6 +280,12 @@ class Simulator(abc.ABC):
     def send(self, data: bytes) -> None:
         if self.endpoint is not None:
             self.endpoint.send(data)
+
+    @classmethod
+    def control_models(cls) -> tuple[type[BaseModel], ...]:
+        """Every control this simulator takes: its own (:attr:`Control`) and plug/unplug, as their models."""
+        own: tuple[type[BaseModel], ...] = () if cls.Control is None else (get_args(cls.Control) or (cls.Control,))
+        return (*own, PlugControl)
 
     @classmethod
     def _adapter(cls) -> TypeAdapter[Any]:

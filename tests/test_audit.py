@@ -21,8 +21,8 @@ from daemon.audit import AuditLog, verify_database
 from daemon.cli import main
 
 GENESIS = "0" * 64
-HASHED = ("id", "time", "action", "result", "device", "token", "origin", "remote", "operator", "reason")
-HASHED += ("reference", "detail")
+HASHED: tuple[str, ...] = ("id", "time", "action", "result", "device", "token", "origin", "remote", "operator")
+HASHED += ("reason", "reference", "detail")
 
 
 def expected_hash(prev_hash: str, row: dict[str, Any]) -> str:

@@ -69,7 +69,7 @@ def parse_rules(text: str) -> list[list[Pair]]:
 
 def _table_pairs() -> dict[tuple[str, str], dict[str, object]]:
     entries = tomllib.loads(TABLE_PATH.read_text())["devices"]
-    return {tuple(usb_id.split(":")): entry for entry in entries for usb_id in entry["usb"]}  # type: ignore[misc]
+    return {tuple(usb_id.split(":")): entry for entry in entries for usb_id in entry["usb"]}
 
 
 def test_committed_rules_are_what_posd_generates() -> None:
@@ -137,12 +137,12 @@ def test_every_known_vendor_product_pair_has_its_rule() -> None:
     table = _table_pairs()
     assert set(in_rules) == set(table), set(in_rules) ^ set(table)
     for (vendor, product), entry in table.items():
-        rule = in_rules[(vendor, product)]
-        assert rule["POSD_KIND"] == entry["kind"]
-        assert rule["POSD_DRIVER"] == entry["driver"]
-        assert rule["POSD_PROFILE"] == entry["profile"]
-        assert rule["POSD_NAME"].startswith(f"{entry['kind']}-")
-        assert rule["POSD_NAME"].endswith(f"-{product}")
+        assigned = in_rules[(vendor, product)]
+        assert assigned["POSD_KIND"] == entry["kind"]
+        assert assigned["POSD_DRIVER"] == entry["driver"]
+        assert assigned["POSD_PROFILE"] == entry["profile"]
+        assert assigned["POSD_NAME"].startswith(f"{entry['kind']}-")
+        assert assigned["POSD_NAME"].endswith(f"-{product}")
 
 
 def test_stable_links_and_the_usblp_hand_off() -> None:

@@ -278,7 +278,7 @@ class EscposPrinter(ReceiptPrinter):
                     state, reason = self._state_for(self._status) if self._status else (DeviceState.READY, None)
                     self.ctx.set_state(state, reason)
         self._poll_now.set()
-        printed = count_printed(data)
+        printed = await asyncio.to_thread(count_printed, data)  # CPU work: not on the event loop
         self.ctx.stats.increment("ReceiptLinePrintedCount", printed.lines)
         self.ctx.stats.increment("PaperCutCount", printed.cuts)
         self.ctx.stats.increment("BarCodePrintedCount", printed.barcodes)

@@ -88,6 +88,9 @@ BARCODE_SYMBOLOGIES: dict[int, str] = {
 
 QR_ECC_LEVELS: dict[int, Literal["L", "M", "Q", "H"]] = {48: "L", 49: "M", 50: "Q", 51: "H"}
 
+#: ESC p m: m → connector pin.
+_KICK_PINS = {0: 2, 0x30: 2, 1: 5, 0x31: 5}
+
 DEFAULT_LINE_SPACING = 30  # dots; ESC 2 (1/6 inch at 180 dpi, the Epson default)
 
 _SINGLE_BYTE_TEXT = re.compile(rb"[\x20-\xff]+")
@@ -220,8 +223,18 @@ class EscposInterpreter:
     graphics: PrintedImage | None = None
     asb_items: int = 0
     """The GS a setting; ESC @ switches Automatic Status Back off again (as Bixolon documents)."""
+    draw: bool = True
+    """False: keep the counts, text lines and actions only, no paper. Counting a job's lines or finding its
+    drawer kicks needs no pictures, and building an ESC * image dot by dot is most of what a logo costs."""
+    max_lines: int = 20_000
+    """``lines`` keeps the latest ``max_lines`` to ``2 × max_lines`` lines: a simulated printer prints all day,
+    and 4 MB of ESC d 255 would be 350 million blank lines."""
+    text_lines: int = 0
+    """Lines with something on them printed so far (UPOS counts blank ones as line feeds instead)."""
     _line: list[str] = field(default_factory=list)
-    _spans: list[Span] = field(default_factory=list)
+    # Runs of one style, each a list of pieces joined at the line's end: adding to a string one piece at a
+    # time is quadratic on a line of many short runs (1 MB of "a\0" took 5 s).
+    _spans: list[tuple[TextStyle, bool, list[str]]] = field(default_factory=list)
     _pending: bytearray = field(default_factory=bytearray)
 
     @classmethod
@@ -261,25 +274,38 @@ class EscposInterpreter:
     # -- text -------------------------------------------------------------------------------------------
     def _text(self, text: str, double_byte: bool = False) -> None:
         self._line.append(text)
+        if not self.draw:
+            return
         style = self.style
         if double_byte and self.kanji_underline != style.underline:
             style = replace(style, underline=self.kanji_underline)
         spans = self._spans
-        if spans and spans[-1].style == style and spans[-1].double_byte == double_byte:
-            spans[-1] = Span(spans[-1].text + text, style, double_byte)
+        if spans and spans[-1][0] == style and spans[-1][1] == double_byte:
+            spans[-1][2].append(text)
         else:
-            spans.append(Span(text, style, double_byte))
+            spans.append((style, double_byte, [text]))
 
     def _newline(self, count: int = 1, spacing: int | None = None) -> None:
-        self.lines.append("".join(self._line))
-        self.paper.append(
-            PrintedLine(tuple(self._spans), self.align, self.line_spacing if spacing is None else spacing)
-        )
+        line = "".join(self._line)
+        lines = self.lines
+        lines.append(line)
+        if line.strip():
+            self.text_lines += 1
+        if self.draw:
+            spans = tuple(Span("".join(pieces), style, double_byte) for style, double_byte, pieces in self._spans)
+            self.paper.append(PrintedLine(spans, self.align, self.line_spacing if spacing is None else spacing))
         self._line.clear()
         self._spans.clear()
-        for _ in range(count - 1):
-            self.lines.append("")
-            self.paper.append(PrintedLine((), self.align, self.line_spacing))
+        if count > 1:
+            lines.extend([""] * (count - 1))
+            if self.draw:
+                self.paper.extend([PrintedLine((), self.align, self.line_spacing)] * (count - 1))
+        if len(lines) > 2 * self.max_lines:
+            del lines[: -self.max_lines]
+
+    def _put(self, item: PaperItem) -> None:
+        if self.draw:
+            self.paper.append(item)
 
     def _set_code_page(self, codec: str) -> None:
         self.code_page = codec
@@ -365,7 +391,8 @@ class EscposInterpreter:
         if prefix == 0x10 and fn == 0x14:  # DLE DC4 fn m t: real-time pulse
             if available < 5:
                 return 0
-            if buf[pos + 2] == 1:
+            # fn 1, m 0 or 1 (pin 2 or 5): a printer ignores any other m.
+            if buf[pos + 2] == 1 and buf[pos + 3] in (0, 1):
                 actions.append(DrawerPulse(pin=2 if buf[pos + 3] == 0 else 5, on_ms=buf[pos + 4] * 100))
             return 5
         if prefix == 0x1D and fn == ord("V"):
@@ -373,7 +400,7 @@ class EscposInterpreter:
             if available < size:
                 return 0
             self.cuts += 1
-            self.paper.append(PrintedCut(partial=buf[pos + 2] in (1, 49, 66, 98, 104)))
+            self._put(PrintedCut(partial=buf[pos + 2] in (1, 49, 66, 98, 104)))
             return size
         if prefix == 0x1D and fn == ord("k"):
             return self._barcode(buf, pos)
@@ -387,7 +414,7 @@ class EscposInterpreter:
                 return 0
             self.images += 1
             mode = buf[pos + 3] & 0x03  # 0 normal, 1 double width, 2 double height, 3 quadruple (also 48–51)
-            self.paper.append(
+            self._put(
                 PrintedImage(
                     width_bytes * 8,
                     height,
@@ -447,15 +474,15 @@ class EscposInterpreter:
             self._reset()
         elif fn == ord("t"):
             self._set_code_page(self.code_pages.get(arg, "cp437"))
-        elif fn == ord("p"):
-            actions.append(DrawerPulse(pin=2 if arg in (0, 0x30) else 5, on_ms=cmd[3] * 2))
+        elif fn == ord("p") and arg in _KICK_PINS:  # a printer ignores ESC p with any other m
+            actions.append(DrawerPulse(pin=_KICK_PINS[arg], on_ms=cmd[3] * 2))
         elif fn == ord("d"):
             self._newline(max(1, arg))
         elif fn == ord("J"):  # print the buffer and feed n dots
             if self._line:
                 self._newline(spacing=arg)
             else:
-                self.paper.append(PrintedFeed(arg))
+                self._put(PrintedFeed(arg))
         elif fn == ord("!"):
             self.style = replace(
                 self.style,
@@ -500,7 +527,7 @@ class EscposInterpreter:
         self.barcodes += 1
         symbology = BARCODE_SYMBOLOGIES.get(m)
         if symbology is not None:
-            self.paper.append(
+            self._put(
                 PrintedBarcode(symbology, data, self.barcode_height, self.barcode_module, self.barcode_hri, self.align)
             )
         return total
@@ -533,7 +560,7 @@ class EscposInterpreter:
         if fn == 0x51:  # print the stored symbol (any cn)
             self.images += 1
             if cn == 49 and self.qr_data:
-                self.paper.append(PrintedQr(self.qr_data, self.qr_module, self.qr_ecc, self.align))
+                self._put(PrintedQr(self.qr_data, self.qr_module, self.qr_ecc, self.align))
             return
         if cn != 49 or len(params) < 3:
             return
@@ -550,7 +577,7 @@ class EscposInterpreter:
         if fn in (0x32, 0x02):
             self.images += 1
             if self.graphics is not None:
-                self.paper.append(replace(self.graphics, align=self.align))
+                self._put(replace(self.graphics, align=self.align))
         elif fn == 0x70 and len(params) >= 10:
             scale_x = 2 if params[3] == 2 else 1
             scale_y = 2 if params[4] == 2 else 1
@@ -572,20 +599,20 @@ class EscposInterpreter:
         if available < total:
             return 0
         self.images += 1
-        column_data = bytes(buf[pos + 5 : pos + total])
-        height = rows_bytes * 8
-        row_bytes = (columns + 7) // 8
-        raster = bytearray(row_bytes * height)
-        for x in range(columns):
-            for byte_index in range(rows_bytes):
-                value = column_data[x * rows_bytes + byte_index]
-                for bit in range(8):
-                    if value & (0x80 >> bit):
-                        y = byte_index * 8 + bit
-                        raster[y * row_bytes + x // 8] |= 0x80 >> (x % 8)
-        double_width = mode in (0, 32)  # single horizontal density: each column is two dots wide
-        self.paper.append(PrintedImage(columns, height, bytes(raster), self.align, 2 if double_width else 1, 1))
+        if self.draw and columns:
+            double_width = mode in (0, 32)  # single horizontal density: each column is two dots wide
+            raster = _columns_to_raster(bytes(buf[pos + 5 : pos + total]), columns, rows_bytes)
+            self._put(PrintedImage(columns, rows_bytes * 8, raster, self.align, 2 if double_width else 1, 1))
         return total
+
+
+def _columns_to_raster(column_data: bytes, columns: int, rows_bytes: int) -> bytes:
+    """ESC * column bytes (each column ``rows_bytes`` bytes top to bottom, most significant bit on top) as
+    raster rows (most significant bit on the left): the transpose of a 1-bit image one column per row."""
+    from PIL import Image  # loads only where a picture is drawn (the simulator, the preview)
+
+    by_column = Image.frombytes("1", (rows_bytes * 8, columns), column_data)
+    return by_column.transpose(Image.Transpose.TRANSPOSE).tobytes()
 
 
 def _underline(arg: int) -> int:
@@ -603,8 +630,8 @@ class PrintedCounts:
 
 def count_printed(data: bytes) -> PrintedCounts:
     """Lines with text, cuts and barcodes that ``data`` prints (a whole job; about 0.25 ms for an 8 kB receipt)."""
-    interpreter = EscposInterpreter()
+    interpreter = EscposInterpreter(draw=False)
     interpreter.feed(data)
     # Lines with something on them (UPOS counts blank ones as line feeds); an unterminated last line prints too.
-    lines = sum(1 for line in [*interpreter.lines, interpreter.current_line] if line.strip())
+    lines = interpreter.text_lines + bool(interpreter.current_line.strip())
     return PrintedCounts(lines=lines, cuts=interpreter.cuts, barcodes=interpreter.barcodes)

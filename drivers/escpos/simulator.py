@@ -29,6 +29,8 @@ from drivers.transports import PeerSettings
 #: Real-time commands a printer runs from its receive buffer on arrival, even when it cannot print:
 #: DLE EOT n (status) and DLE DC4 1 m t (drawer pulse).
 _REALTIME = re.compile(rb"\x10\x04[\x01-\x04]|\x10\x14\x01[\x00\x01][\x01-\x08]", re.DOTALL)
+#: What the simulator keeps of the bytes it received: the latest (its interpreter bounds the lines and paper).
+RECEIVED_KEEP_BYTES = 1 << 20
 
 
 class FaultControl(BaseModel):
@@ -59,6 +61,8 @@ class EscposSimulator(Simulator):
         self.cover: Literal["open", "closed"] = "closed"
         self.online = True
         self.received = bytearray()
+        """The latest bytes received (at most 2 × RECEIVED_KEEP_BYTES; ``bytes_received`` counts them all)."""
+        self.bytes_received = 0
         self.paper_out = EscposInterpreter.for_profile(self.profile)
         # The drawer on the kick connector: wired to pin 2, sensor high when open.
         self.drawer_connected = True
@@ -90,7 +94,11 @@ class EscposSimulator(Simulator):
         return self.online and self.cover == "closed" and self.paper != "end"
 
     def on_bytes(self, data: bytes) -> None:
+        # A simulated till may print all day: keep the recent bytes only.
+        self.bytes_received += len(data)
         self.received += data
+        if len(self.received) > 2 * RECEIVED_KEEP_BYTES:
+            del self.received[:-RECEIVED_KEEP_BYTES]
         if self._held or not self.can_print:
             # A printer that cannot print keeps what arrives in its receive buffer and runs it on recovery
             # (an ESC p sent now opens the drawer later); only real-time commands act on arrival.
@@ -173,6 +181,7 @@ class EscposSimulator(Simulator):
         self.paper_out = EscposInterpreter.for_profile(self.profile)
         self.paper_out.asb_items = asb_items
         self.received.clear()
+        self.bytes_received = 0
         return self.output()
 
     def paper_png(self) -> bytes:
@@ -187,7 +196,7 @@ class EscposSimulator(Simulator):
             "lines": lines,
             "images": self.paper_out.images,
             "cuts": self.paper_out.cuts,
-            "bytes": len(self.received),
+            "bytes": self.bytes_received,
             "status": self.status.model_dump(),
             "drawer": {"opened": self.drawer_open, "kicks": self.kicks},
         }

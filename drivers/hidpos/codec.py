@@ -62,17 +62,24 @@ def encode_reports(aim: bytes, data: bytes, report_size: int = 64, code_id: int 
 
 @dataclass
 class HidPosAssembler:
-    """Reassembles multi-report scans. Reports with another report ID are ignored (and counted)."""
+    """Reassembles multi-report scans. Reports with another report ID are ignored (and counted).
+
+    A scan longer than ``max_length`` is dropped whole and reported once: its remaining reports, up to the last
+    one, are dropped with it, so its tail never comes out as a scan of its own.
+    """
 
     max_length: int = 8192
     ignored_reports: int = 0
     _aim: bytes | None = None
     _parts: list[bytes] = field(default_factory=list)
     _length: int = 0
+    _skipping: bytes | None = None
+    """The AIM identifier of an over-long scan whose remaining reports are being dropped."""
 
     @property
     def pending(self) -> bool:
-        return self._aim is not None
+        """True while a scan is unfinished (the driver's cue to time it out with :meth:`abandon`)."""
+        return self._aim is not None or self._skipping is not None
 
     def feed(self, report: bytes) -> list[HidScan | HidProblem]:
         if not report or report[0] != SCANNED_DATA_REPORT:
@@ -89,6 +96,13 @@ class HidPosAssembler:
             out.append(HidProblem(f"report says {size} data bytes, it has room for {len(report) - MIN_REPORT}", report))
             return out
         aim = bytes(report[2:5]).rstrip(b"\0")
+        more = bool(report[-1] & 0x01)
+        if self._skipping is not None:
+            if aim == self._skipping:
+                if not more:
+                    self._skipping = None  # its last report: the next one starts a scan
+                return out
+            self._skipping = None  # another scan started: the over-long one's last report never came
         if self._aim is not None and aim != self._aim:
             out.append(self.abandon("the next scan started before the last report of this one"))
         self._aim = aim
@@ -96,8 +110,9 @@ class HidPosAssembler:
         self._length += size
         if self._length > self.max_length:
             out.append(self.abandon(f"scan longer than {self.max_length} bytes"))
+            self._skipping = aim if more else None
             return out
-        if not report[-1] & 0x01:
+        if not more:
             data = b"".join(self._parts)
             self._reset()
             if data:
@@ -113,3 +128,4 @@ class HidPosAssembler:
         self._aim = None
         self._parts = []
         self._length = 0
+        self._skipping = None

@@ -98,6 +98,7 @@ class KeyboardDecoder:
 
     A scan containing a key that types nothing on the layout (an unmappable code, a dead key that
     composes nothing) is never published with a character missing: it is reported whole as a problem.
+    So is input longer than ``max_length``: it is dropped up to its end of scan, and reported once.
     """
 
     def __init__(
@@ -120,7 +121,10 @@ class KeyboardDecoder:
         self.gap_s = gap_s
         self.max_length = max_length
         self._typed: list[str] = []
+        """What this scan typed, up to max_length characters."""
         self._length = 0
+        self._tail = ""
+        """The last len(suffix) characters typed (so the suffix is found without joining the whole scan)."""
         self._problem: str | None = None
         self._last_key_time: float | None = None
 
@@ -166,14 +170,16 @@ class KeyboardDecoder:
         return out
 
     def _add(self, text: str, out: list[WedgeOutput]) -> None:
-        self._typed.append(text)
         self._length += len(text)
-        if self._length > self.max_length:
+        if self._length <= self.max_length:
+            self._typed.append(text)
+        else:
+            # Not a scan: dropped up to its end, or the characters after the limit would come out as one.
             self._mark(f"input longer than {self.max_length} characters without an end")
-            out.append(self.abandon())
-            return
-        if self.suffix and self._length >= len(self.suffix) and "".join(self._typed).endswith(self.suffix):
-            out += self._finish()
+        if self.suffix:
+            self._tail = (self._tail + text)[-len(self.suffix) :]
+            if self._tail == self.suffix:
+                out += self._finish()
 
     def _mark(self, reason: str) -> None:
         if self._problem is None:
@@ -197,6 +203,7 @@ class KeyboardDecoder:
     def _reset_scan(self) -> None:
         self._typed.clear()
         self._length = 0
+        self._tail = ""
         self._problem = None
         self.keys.reset_compose()
 

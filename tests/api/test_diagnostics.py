@@ -252,7 +252,7 @@ async def test_bundle_is_admin_only(start_daemon: StartDaemon) -> None:
 
 def test_redact_by_key_by_value_and_by_shape() -> None:
     secret = "s3cr3t-value-0123456789"
-    data = {
+    data: dict[str, Any] = {
         "tokens": {"front": {"secret": secret, "scopes": ["print", "drawer"]}},
         "drawers": {"no_sale_tokens": ["front"]},
         "options": {"password": 1234, "admin_token": "abc", "auth": {"user": "u", "nested": ["x"]}, "enabled": True},

@@ -7,7 +7,7 @@ import re
 from playwright.async_api import BrowserContext, expect
 
 from tests.browser.conftest import WatchedPage, login, open_page, row
-from tests.conftest import SIMULATED_IDS, RunningDaemon
+from tests.conftest import SIMULATED_IDS, RunningDaemon, until
 
 
 async def test_console_loads_clean_and_shows_every_device_ready(
@@ -89,6 +89,8 @@ async def test_scale_display_drawer_health_and_support_bundle(console: WatchedPa
     await display.get_by_label("Line 2").fill("R$ 12,50")
     await display.get_by_role("button", name="Show text").click()
     await expect(display.locator("output")).to_contain_text("showing")
+    simulator = sim_daemon.daemon.simulators["display-1"]
+    await until(lambda: [line.strip() for line in simulator.output()["lines"]] == ["Total", "R$ 12,50"])
     shown = await sim_daemon.get("/api/v1/sim/display-1/output")
     assert [line.strip() for line in shown.body["lines"]] == ["Total", "R$ 12,50"]
 

@@ -119,7 +119,7 @@ def test_interpreter_recovers_the_lines(lines: list[str], cuts: list[int]) -> No
 
 # C0, DEL and C1: Unicode category Cc. A display would take any of them as a command.
 CONTROL = [chr(c) for c in range(0x20)] + [chr(c) for c in range(0x7F, 0xA0)]
-SHOWABLE = st.text(alphabet=st.characters(blacklist_characters=CONTROL, blacklist_categories=("Cs",)), max_size=20)
+SHOWABLE = st.text(alphabet=st.characters(blacklist_characters=CONTROL, blacklist_categories=["Cs"]), max_size=20)
 
 
 def nfc_width(line: str) -> int:

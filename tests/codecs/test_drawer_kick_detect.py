@@ -11,8 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drivers.escpos.interpreter import DrawerPulse
-from drivers.escpos.kick_detect import contains_kick_bytes, find_drawer_kicks, scan_for_drawer_kicks
+from drivers.escpos.interpreter import DrawerPulse, EscposInterpreter
+from drivers.escpos.kick_detect import (
+    contains_kick_bytes,
+    find_drawer_kicks,
+    neutralize_drawer_kicks,
+    scan_for_drawer_kicks,
+)
 from tests.codecs._streams import PROPERTY
 
 RECEIPT = b"\x1b@\x1ba\x01Bakery\n\x1ba\x00Bread      2.50\n\x1dV\x41\x03"
@@ -87,3 +92,54 @@ def test_a_kick_between_any_text_is_found(before: bytes, after: bytes, pin: int,
 def test_bytes_without_esc_or_dle_never_need_the_drawer_scope(job: bytes) -> None:
     clean = bytes(c for c in job if c not in (0x1B, 0x10))
     assert not scan_for_drawer_kicks(clean).needs_drawer_scope
+
+
+@pytest.mark.parametrize(
+    "ignored",
+    [b"\x1bp\x02\x32\x32", b"\x1bp\x32\x32\x32", b"\x10\x14\x01\x02\x05", b"\x10\x14\x02\x00\x05"],
+    ids=["ESC p m=2", "ESC p m='2'", "DLE DC4 1 m=2", "DLE DC4 fn=2"],
+)
+def test_a_kick_command_with_an_invalid_pin_fires_nothing(ignored: bytes) -> None:
+    # Epson: ESC p m takes m 0, 1, 48, 49 and DLE DC4 1 m takes m 0, 1; a printer ignores any other value.
+    assert find_drawer_kicks(RECEIPT + ignored) == []
+    assert EscposInterpreter().feed(ignored) == []
+
+
+#: Streams rich in the bytes that start commands and kicks, so both parse paths are exercised.
+COMMAND_HEAVY = st.lists(
+    st.sampled_from([b"\x1b", b"\x1bp", b"\x10\x14", b"\x01", b"\x00", b"\x02", b"2", b"\x1d", b"*", b"\x1c&", b"A"])
+    | st.binary(max_size=6),
+    max_size=60,
+).map(b"".join)
+
+
+@PROPERTY
+@given(job=COMMAND_HEAVY)
+def test_every_kick_the_model_parses_is_seen_by_the_byte_search(job: bytes) -> None:
+    # find_drawer_kicks skips the parse when the byte search finds nothing: that is only right if every
+    # pulse the model parses contains one of the searched sequences.
+    parsed = [a for a in EscposInterpreter().feed(job) if isinstance(a, DrawerPulse)]
+    assert find_drawer_kicks(job) == parsed
+    if parsed:
+        assert contains_kick_bytes(job)
+
+
+@pytest.mark.parametrize(
+    "job",
+    [b"\x10\x14\x01\x1bp\x002d", b"PAID\n\x1bp\x00", b"PAID\n\x1bp\x00\x19", b"PAID\n\x10\x14\x01\x00"],
+    ids=["blanking completes a kick before it", "ESC p cut short", "ESC p without t2", "DLE DC4 cut short"],
+)
+def test_removing_kicks_leaves_none_even_with_the_next_job_after_it(job: bytes) -> None:
+    cleaned = neutralize_drawer_kicks(job)
+    assert len(cleaned) == len(job)
+    assert not contains_kick_bytes(cleaned + b"\x1b@NEXT\n")
+    assert find_drawer_kicks(cleaned + b"\x1b@NEXT\n") == []
+
+
+@PROPERTY
+@given(job=COMMAND_HEAVY)
+def test_a_job_with_its_kicks_removed_fires_nothing(job: bytes) -> None:
+    cleaned = neutralize_drawer_kicks(job)
+    assert len(cleaned) == len(job)
+    assert not scan_for_drawer_kicks(cleaned + b"\x1b@").needs_drawer_scope  # nor with the next job's ESC @
+    assert neutralize_drawer_kicks(cleaned) == cleaned

@@ -23,6 +23,7 @@ from drivers.escpos.interpreter import (
     Span,
     StatusRequest,
     TextStyle,
+    count_printed,
 )
 from drivers.escpos.profile import get_profile
 from tests.codecs._streams import PROPERTY, cut_points, three_ways
@@ -707,3 +708,69 @@ def test_the_paper_is_identical_however_the_stream_is_split() -> None:
         printer.feed(data[:cut])
         printer.feed(data[cut:])
         assert list(printer.paper) == whole
+
+
+def columns_to_raster_dot_by_dot(column_data: bytes, columns: int, rows_bytes: int) -> bytes:
+    """The ESC * transpose written out dot by dot: the reference the fast one must agree with."""
+    row_bytes = (columns + 7) // 8
+    raster = bytearray(row_bytes * rows_bytes * 8)
+    for x in range(columns):
+        for byte_index in range(rows_bytes):
+            value = column_data[x * rows_bytes + byte_index]
+            for bit in range(8):
+                if value & (0x80 >> bit):
+                    raster[(byte_index * 8 + bit) * row_bytes + x // 8] |= 0x80 >> (x % 8)
+    return bytes(raster)
+
+
+@PROPERTY
+@given(mode=st.sampled_from([0, 1, 32, 33]), data=st.data())
+def test_bit_image_raster_matches_the_dot_by_dot_transpose(mode: int, data: st.DataObject) -> None:
+    rows_bytes = 3 if mode >= 32 else 1
+    columns = data.draw(st.integers(1, 70))
+    column_data = data.draw(st.binary(min_size=columns * rows_bytes, max_size=columns * rows_bytes))
+    (image,) = paper_items(ESC + b"*" + bytes([mode, columns, 0]) + column_data)
+    assert isinstance(image, PrintedImage)
+    assert (image.width, image.height) == (columns, rows_bytes * 8)
+    assert image.data == columns_to_raster_dot_by_dot(column_data, columns, rows_bytes)
+
+
+RECEIPTISH = st.lists(
+    st.sampled_from(
+        [
+            b"Arroz 5kg   12,50\n",
+            ESC + b"d\x03",
+            ESC + b"*\x21\x02\x00" + b"\xff\x00\x81" * 2,
+            GS + b"v0\x00\x01\x00\x02\x00\xf0\x0f",
+            GS + b"kC\x0c400638133393",
+            GS + b"V\x00",
+            ESC + b"p\x00\x19\xfa",
+            DLE + b"\x04\x01",
+            ESC + b"J\x10",
+            b"\xe7\xe3o\n",
+        ]
+    )
+    | st.binary(max_size=8),
+    max_size=40,
+).map(b"".join)
+
+
+@PROPERTY
+@given(job=RECEIPTISH)
+def test_without_paper_the_counts_text_and_actions_are_the_same(job: bytes) -> None:
+    drawn, counted = EscposInterpreter(), EscposInterpreter(draw=False)
+    assert counted.feed(job) == drawn.feed(job)
+    assert (counted.lines, counted.current_line) == (drawn.lines, drawn.current_line)
+    assert (counted.cuts, counted.images, counted.barcodes) == (drawn.cuts, drawn.images, drawn.barcodes)
+    assert not counted.paper
+
+
+def test_a_job_of_feeds_keeps_few_lines_and_still_counts_its_text() -> None:
+    # 3 bytes of ESC d 255 are 255 lines: 4 MB of them (the API's body limit) would be 350 million.
+    job = b"first\n" + (ESC + b"d\xff") * 2000 + b"last\n"
+    printer = EscposInterpreter()
+    printer.feed(job)
+    assert printer.max_lines <= len(printer.lines) <= 2 * printer.max_lines
+    assert printer.lines[-1] == "last"
+    assert printer.text_lines == 2
+    assert count_printed(job).lines == 2

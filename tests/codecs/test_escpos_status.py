@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drivers.escpos.codec import (
+    AutoStatus,
     RealtimeReply,
     StatusDecoder,
     UnexpectedByte,
@@ -41,10 +42,13 @@ ALL_STATES = [
 
 
 def run(chunks: list[bytes]) -> list[RealtimeReply | UnexpectedByte]:
+    """What the decoder makes of ``chunks``: streams without ASB messages here (tests/codecs/test_asb.py has those)."""
     decoder = StatusDecoder()
     out: list[RealtimeReply | UnexpectedByte] = []
     for chunk in chunks:
-        out += decoder.feed(chunk)
+        for item in decoder.feed(chunk):
+            assert not isinstance(item, AutoStatus), item
+            out.append(item)
     return out
 
 

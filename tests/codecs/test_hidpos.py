@@ -118,3 +118,30 @@ def test_any_labels_come_out_as_sent_one_scan_each(labels: list[tuple[bytes, byt
             out += assembler.feed(r)
     assert out == [HidScan(aim, data) for aim, data in labels]
     assert not assembler.pending
+
+
+def feed_all(assembler: HidPosAssembler, reports: list[bytes]) -> list[HidScan | HidProblem]:
+    return [item for report in reports for item in assembler.feed(report)]
+
+
+def test_an_over_long_scan_is_dropped_whole_and_its_last_reports_make_no_scan() -> None:
+    # Found by tests/fuzz/fuzz_hidpos.py: the reports after the one that crossed the limit used to start a new
+    # scan, and the last of them published the label's tail as a scan of its own.
+    assembler = HidPosAssembler(max_length=100)
+    out = feed_all(assembler, encode_reports(b"]Q1", b"A" * 150))  # 56 + 56 (over the limit) + 38 bytes
+    assert len(out) == 1
+    assert isinstance(out[0], HidProblem)
+    assert "longer than 100" in out[0].reason
+    assert not assembler.pending
+    assert feed_all(assembler, encode_reports(b"]Q1", b"next")) == [HidScan(b"]Q1", b"next")]
+
+
+def test_when_the_end_of_an_over_long_scan_is_lost_the_next_scan_still_decodes() -> None:
+    assembler = HidPosAssembler(max_length=100)
+    feed_all(assembler, encode_reports(b"]Q1", b"A" * 300)[:-1])
+    assert assembler.pending  # the driver's quiet timer will abandon it
+    assert feed_all(assembler, encode_reports(b"]E0", b"4006381333931")) == [HidScan(b"]E0", b"4006381333931")]
+    feed_all(assembler, encode_reports(b"]Q1", b"B" * 300)[:-1])
+    assembler.abandon()
+    assert not assembler.pending
+    assert feed_all(assembler, encode_reports(b"]Q1", b"C" * 10)) == [HidScan(b"]Q1", b"C" * 10)]

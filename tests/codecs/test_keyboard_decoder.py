@@ -195,10 +195,23 @@ def test_a_scan_without_end_is_abandoned_whole() -> None:
     assert [item for e in Keys().tap(KEY_A).enter().events for item in decoder.feed(e)] == [WedgeScan("a", "a")]
 
 
-def test_over_long_input_is_dropped() -> None:
+@pytest.mark.parametrize(("end", "suffix", "raw"), [(KEY_ENTER, "", "2"), (KEY_TAB, "\t", "2\t")])
+def test_over_long_input_is_dropped_whole_up_to_its_end(end: int, suffix: str, raw: str) -> None:
+    # Found by tests/fuzz/fuzz_wedge.py: the characters after the limit used to start a new scan, so the end of
+    # an over-long input was published as a scan ("1a" here).
     keys = Keys()
     for _ in range(12):
         keys.tap(KEY_1)
-    out = run(keys.tap(KEY_A).enter(), max_length=10)
-    assert isinstance(out[0], WedgeProblem)
-    assert out[1:] == [WedgeScan("1a", "1a")]
+    out = run(keys.tap(KEY_A).tap(end).tap(KEY_2).tap(end), max_length=10, suffix=suffix, enter_ends_scan=not suffix)
+    assert out == [WedgeProblem("input longer than 10 characters without an end", "1" * 10), WedgeScan("2", raw)]
+
+
+def test_over_long_input_without_an_end_is_dropped_once_by_the_timeout() -> None:
+    decoder = KeyboardDecoder(keymap_for("us"), max_length=10)
+    keys = Keys()
+    for _ in range(50):
+        keys.tap(KEY_1)
+    assert [item for event in keys.events for item in decoder.feed(event)] == []
+    assert decoder.pending
+    assert decoder.abandon() == WedgeProblem("input longer than 10 characters without an end", "1" * 10)
+    assert [item for event in Keys().tap(KEY_2).enter().events for item in decoder.feed(event)] == [WedgeScan("2", "2")]

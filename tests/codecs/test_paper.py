@@ -14,11 +14,11 @@ from PIL import Image, ImageChops
 
 from drivers.escpos import paper
 from drivers.escpos.document import Document
-from drivers.escpos.interpreter import EscposInterpreter, Span, TextStyle
+from drivers.escpos.interpreter import EscposInterpreter, PrintedLine, Span, TextStyle
 from drivers.escpos.paper import MARGIN, paper_png, preview_png
 from drivers.escpos.profile import SIMULATED_PROFILE_NAME, PrinterProfile, get_profile
 from drivers.escpos.render import render_document
-from drivers.escpos.simulator import EscposSimulator
+from drivers.escpos.simulator import RECEIVED_KEEP_BYTES, EscposSimulator, ResetOutputControl
 from drivers.simulator import TcpEndpoint
 
 PROFILES = ["TM-T20II", SIMULATED_PROFILE_NAME, "POS-5890"]  # native QR/barcodes, and raster ones (POS-5890)
@@ -129,7 +129,10 @@ def test_bold_has_more_ink_and_reverse_is_white_on_black() -> None:
     plain = paper._styled_cell("B", TextStyle(), False)
     bold = paper._styled_cell("B", TextStyle(bold=True), False)
     reverse = paper._styled_cell("B", TextStyle(reverse=True), False)
-    ink = lambda cell: sum(255 - value for value in cell.tobytes())  # noqa: E731
+
+    def ink(cell: Image.Image) -> int:
+        return sum(255 - value for value in cell.tobytes())
+
     assert ink(bold) > ink(plain) > 0
     assert ink(reverse) > 12 * 24 * 255 // 2  # most of the cell is black
 
@@ -147,7 +150,7 @@ def test_cjk_glyphs_come_from_a_cjk_font_and_unknown_glyphs_are_boxes() -> None:
 
 
 def test_a_line_wider_than_the_paper_is_cut_off_like_on_a_printer() -> None:
-    strip = paper._line(paper.PrintedLine((Span("x" * 60, TextStyle()),), 0, 30), 576)
+    strip = paper._line(PrintedLine((Span("x" * 60, TextStyle()),), 0, 30), 576)
     assert strip.width == 576
 
 
@@ -176,3 +179,22 @@ def test_simulated_printer_shows_its_paper() -> None:
     assert image.format == "PNG"
     assert [result.text for result in zxingcpp.read_barcodes(image)] == ["posd"]
     assert paper_png(simulator.paper_out) == simulator.paper_png()
+
+
+async def test_a_simulated_printer_printing_all_day_keeps_only_recent_bytes_and_lines() -> None:
+    simulator = EscposSimulator("printer-x", TcpEndpoint())
+    line = b"%06d PAO DE QUEIJO 100G 12,50\n"
+    chunks = [b"".join(line % (start + i) for i in range(1000)) for start in range(0, 100_000, 1000)]
+    for chunk in chunks:
+        simulator.on_bytes(chunk)
+    total = sum(len(chunk) for chunk in chunks)
+    assert total > 2 * RECEIVED_KEEP_BYTES
+    output = simulator.output()
+    assert output["bytes"] == total
+    assert RECEIVED_KEEP_BYTES <= len(simulator.received) <= 2 * RECEIVED_KEEP_BYTES
+    assert bytes(simulator.received) == b"".join(chunks)[-len(simulator.received) :]
+    kept = simulator.paper_out.max_lines
+    assert kept <= len(output["lines"]) <= 2 * kept
+    assert output["lines"][-1] == "099999 PAO DE QUEIJO 100G 12,50"
+    cleared = await simulator.apply(ResetOutputControl(action="clear"))
+    assert (cleared["bytes"], cleared["lines"]) == (0, [])

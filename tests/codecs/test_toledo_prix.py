@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Final
 
 import pytest
 
@@ -15,7 +16,7 @@ def readings(data: bytes, variant: Variant = "auto") -> list[ScaleReading | None
     return [reading_of(item) for item in PrixDecoder(variant).feed(data) if not isinstance(item, BadFrame)]
 
 
-KG = "kg"
+KG: Final = "kg"
 
 
 @pytest.mark.parametrize("variant", ["auto", "BC"])

@@ -1,9 +1,10 @@
 """atheris harness: CAS PD-II DC1 format decoder."""
 
-from _harness import atheris, fuzz
+from tests.fuzz._harness import fuzz, instrumented
 
-with atheris.instrument_imports(include=["drivers"]):
+with instrumented():
     from drivers.cas.codec import CasDecoder, reading_of
+    from tests.fuzz._checks import readings
 
 if __name__ == "__main__":
-    fuzz(lambda: CasDecoder("dc1"), reading_of)
+    fuzz(lambda: CasDecoder("dc1"), check=readings(reading_of))

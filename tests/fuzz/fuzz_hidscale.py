@@ -1,9 +1,10 @@
 """atheris harness: USB HID POS scale reports (whole reports: no split check) decoder."""
 
-from _harness import atheris, fuzz
+from tests.fuzz._harness import fuzz, instrumented
 
-with atheris.instrument_imports(include=["drivers"]):
+with instrumented():
     from drivers.hidscale.codec import HidScaleDecoder, reading_of
+    from tests.fuzz._checks import readings
 
 if __name__ == "__main__":
-    fuzz(HidScaleDecoder, reading_of, stream=False)
+    fuzz(HidScaleDecoder, check=readings(reading_of), split="whole")

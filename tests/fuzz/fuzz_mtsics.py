@@ -1,9 +1,10 @@
 """atheris harness: MT-SICS decoder."""
 
-from _harness import atheris, fuzz
+from tests.fuzz._harness import fuzz, instrumented
 
-with atheris.instrument_imports(include=["drivers"]):
+with instrumented():
     from drivers.mtsics.codec import SicsDecoder, reading_of
+    from tests.fuzz._checks import readings
 
 if __name__ == "__main__":
-    fuzz(SicsDecoder, reading_of)
+    fuzz(SicsDecoder, check=readings(reading_of))

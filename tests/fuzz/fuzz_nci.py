@@ -1,9 +1,10 @@
 """atheris harness: NCI / ECR and Adam MDW decoder."""
 
-from _harness import atheris, fuzz
+from tests.fuzz._harness import fuzz, instrumented
 
-with atheris.instrument_imports(include=["drivers"]):
+with instrumented():
     from drivers.nci.codec import NciDecoder, reading_of
+    from tests.fuzz._checks import readings
 
 if __name__ == "__main__":
-    fuzz(NciDecoder, reading_of)
+    fuzz(NciDecoder, check=readings(reading_of))

@@ -1,9 +1,10 @@
 """atheris harness: Mettler Toledo continuous output decoder."""
 
-from _harness import atheris, fuzz
+from tests.fuzz._harness import fuzz, instrumented
 
-with atheris.instrument_imports(include=["drivers"]):
+with instrumented():
     from drivers.toledo.continuous import ContinuousDecoder, reading_of
+    from tests.fuzz._checks import readings
 
 if __name__ == "__main__":
-    fuzz(ContinuousDecoder, reading_of)
+    fuzz(ContinuousDecoder, check=readings(reading_of))

@@ -1,9 +1,10 @@
 """atheris harness: Toledo Prix A/B/C and Filizola decoder."""
 
-from _harness import atheris, fuzz
+from tests.fuzz._harness import fuzz, instrumented
 
-with atheris.instrument_imports(include=["drivers"]):
+with instrumented():
     from drivers.toledo.prix import PrixDecoder, reading_of
+    from tests.fuzz._checks import readings
 
 if __name__ == "__main__":
-    fuzz(PrixDecoder, reading_of)
+    fuzz(PrixDecoder, check=readings(reading_of))

@@ -1,9 +1,10 @@
 """atheris harness: Mettler Toledo 8213/8217 (SCP) decoder."""
 
-from _harness import atheris, fuzz
+from tests.fuzz._harness import fuzz, instrumented
 
-with atheris.instrument_imports(include=["drivers"]):
+with instrumented():
     from drivers.toledo.codec import ToledoDecoder, reading_of
+    from tests.fuzz._checks import readings
 
 if __name__ == "__main__":
-    fuzz(ToledoDecoder, reading_of)
+    fuzz(ToledoDecoder, check=readings(reading_of))

@@ -1,9 +1,10 @@
 """atheris harness: Urano decoder."""
 
-from _harness import atheris, fuzz
+from tests.fuzz._harness import fuzz, instrumented
 
-with atheris.instrument_imports(include=["drivers"]):
+with instrumented():
     from drivers.urano.codec import UranoDecoder, reading_of
+    from tests.fuzz._checks import readings
 
 if __name__ == "__main__":
-    fuzz(UranoDecoder, reading_of)
+    fuzz(UranoDecoder, check=readings(reading_of))

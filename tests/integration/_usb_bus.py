@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-import usb.backend
-import usb.core
+import usb.backend  # type: ignore[import-untyped]  # pyusb ships no types (as in drivers/transports/usb.py)
+import usb.core  # type: ignore[import-untyped]
 
 from drivers.escpos.simulator import EscposSimulator
 from drivers.simulator import Endpoint
@@ -92,7 +92,7 @@ class FakeUsbPrinter:
                 self.lock.notify_all()
 
 
-class FakeUsbBus(usb.backend.IBackend):
+class FakeUsbBus(usb.backend.IBackend):  # type: ignore[misc]  # IBackend is Any: pyusb is untyped
     def __init__(self) -> None:
         super().__init__()
         self.printers: list[FakeUsbPrinter] = []

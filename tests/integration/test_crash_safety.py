@@ -22,6 +22,7 @@ import pytest
 
 from drivers.escpos.simulator import EscposSimulator
 from drivers.simulator import TcpEndpoint
+from drivers.transports import TcpSettings
 
 ROUNDS = 20
 JOBS_PER_ROUND = 50
@@ -81,6 +82,7 @@ async def test_kill_9_while_printing_loses_nothing_and_never_silently_doubles(tm
     await printer.start()
     config = tmp_path / "posd.toml"
     endpoint = printer.transport_settings()
+    assert isinstance(endpoint, TcpSettings)
     config.write_text(
         f"""
 [supervisor]

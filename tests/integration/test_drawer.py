@@ -22,6 +22,7 @@ from drivers.escpos.simulator import EscposDrawerSimulator, EscposSimulator
 from drivers.registry import DriverRegistry
 from drivers.serial_drawer.simulator import SerialDrawerSimulator
 from drivers.simulator import SimEnvironment
+from drivers.transports import TcpSettings
 from tests.conftest import EVENT_TIMEOUT, RunningDaemon, StartDaemon, wait_all_ready
 
 pytestmark = pytest.mark.timeout(60)
@@ -80,7 +81,9 @@ async def rig(
     drawer = EscposDrawerSimulator.create("drawer-9", env)
     await printer.start()
     await drawer.start()
-    port = printer.transport_settings().port  # type: ignore[union-attr]
+    endpoint = printer.transport_settings()
+    assert isinstance(endpoint, TcpSettings)
+    port = endpoint.port
     handle = await start_daemon(
         f"""{extra_config}
 [[devices]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
 from tests.conftest import EventStream, RunningDaemon, StartDaemon, stop, wait_all_ready
@@ -151,6 +152,7 @@ async def test_unplugged_printer_holds_jobs_and_prints_them_once_back(sim_daemon
 
 
 async def test_bad_job_requests_queue_nothing(sim_daemon: RunningDaemon) -> None:
+    body: Mapping[str, object]
     for body in ({}, {"raw": "not base64!"}, {"raw": "AA==", "image": "AA=="}, {"document": {"blocks": []}}):
         response = await sim_daemon.post("/api/v1/printers/printer-1/jobs", body)
         assert (response.status, response.body["code"]) == (400, "invalid_request"), body

@@ -13,6 +13,7 @@ from PIL import Image
 from drivers.escpos.profile import get_profile
 from drivers.escpos.simulator import EscposSimulator
 from drivers.simulator import TcpEndpoint
+from drivers.transports import TcpSettings
 from tests.conftest import EventStream, RunningDaemon, StartDaemon
 
 TEXTS = ["Pão de queijo — Ação R$ 12,50 €", "Größe ß", "¿Año?", "收银台 你好"]
@@ -77,6 +78,7 @@ async def test_58mm_clone_profile_round_trip(start_daemon: StartDaemon) -> None:
     await clone.start()
     try:
         endpoint = clone.transport_settings()
+        assert isinstance(endpoint, TcpSettings)
         handle = await start_daemon(
             f"""
 [[devices]]

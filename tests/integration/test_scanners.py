@@ -133,6 +133,7 @@ async def test_every_scanner_kind_reports_symbology_label_and_gs1_fields(rig: Ri
             aim = {"EAN13": "]E0", "EAN8": "]E4", "UPCA": "]E0", "CODE128": "]C0", "GS1_128": "]C1"}.get(
                 symbology, {"QR": "]Q1", "GS1_QR": "]Q3"}.get(symbology)
             )
+            assert aim is not None, symbology
             raw = aim + ("0" + sent if symbology == "UPCA" else sent)
             assert event == {"data": data, "symbology": symbology_out, "aim": aim, "raw": raw, "gs1": gs1}, device
         stats = (await setup.daemon.get(f"/api/v1/devices/{device}")).body["device"]["stats"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import RunningDaemon
+from tests.conftest import RunningDaemon, until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -88,6 +88,8 @@ async def test_stable_read_waits_for_a_reading_after_the_request(sim_daemon: Run
 async def test_display_shows_two_lines_and_rejects_long_text(sim_daemon: RunningDaemon) -> None:
     shown = await sim_daemon.post("/api/v1/displays/display-1/text", {"lines": ["Total", "R$ 12,50"]})
     assert shown.status == 200
+    simulator = sim_daemon.daemon.simulators["display-1"]
+    await until(lambda: simulator.output()["lines"] == ["Total", "R$ 12,50"])  # the bytes may still be in the pty
     output = await sim_daemon.get("/api/v1/sim/display-1/output")
     assert output.body["lines"] == ["Total", "R$ 12,50"]
 
@@ -174,3 +176,34 @@ async def test_sim_controls_validate_and_need_simulated_devices(sim_daemon: Runn
     assert (bad.status, bad.body["code"]) == (400, "invalid_request")
     unknown = await sim_daemon.post("/api/v1/sim/nope", {"action": "plug"})
     assert (unknown.status, unknown.body["code"]) == (404, "device_not_found")
+
+
+async def test_sim_controls_take_the_json_types_the_document_gives(sim_daemon: RunningDaemon) -> None:
+    # The simulators validate leniently (1 is true to them); the API holds their controls to the document's types,
+    # as it does every other body. 1.0 is still an integer, as JSON Schema says.
+    for device, control in (
+        ("drawer-1", {"action": "set", "opened": 1}),
+        ("scale-1", {"action": "set", "value": 1, "stable": "true"}),
+        ("printer-1", {"action": "fault", "paper_end_after_cuts": "3"}),
+    ):
+        refused = await sim_daemon.post(f"/api/v1/sim/{device}", control)
+        assert (refused.status, refused.body["code"]) == (400, "invalid_request"), (control, refused.body)
+    assert (await sim_daemon.sim("drawer-1", action="set", opened=False)).body["opened"] is False
+    # 3.0 is an integer to JSON (one number type); the roll ends 3 cuts on. Call it off again.
+    await sim_daemon.sim("printer-1", action="fault", paper_end_after_cuts=3.0)
+    await sim_daemon.sim("printer-1", action="fault", paper_end_after_cuts=10**9)
+
+
+async def test_another_simulators_control_is_refused_by_name(sim_daemon: RunningDaemon) -> None:
+    refused = await sim_daemon.post("/api/v1/sim/scanner-1", {"action": "fault", "paper": "end"})
+    assert (refused.status, refused.body["code"]) == (400, "invalid_request")
+    assert "scanner-1 has no control 'fault'; it takes noise, plug, scan, unplug" in refused.body["detail"]
+    assert [error["loc"] for error in refused.body["errors"]] == ["action"]
+
+
+async def test_a_control_value_the_simulator_cannot_use_is_refused_not_a_500(sim_daemon: RunningDaemon) -> None:
+    # The serial scanner's noise is any string to its model (and the document); bytes.fromhex refused "zz".
+    refused = await sim_daemon.post("/api/v1/sim/scanner-1", {"action": "noise", "hex": "zz"})
+    assert (refused.status, refused.body["code"]) == (400, "invalid_request"), refused.body
+    assert refused.body["errors"][0]["type"] == "value_error"
+    assert (await sim_daemon.sim("scanner-1", action="noise", hex="0d0a")).body == {"sent": True}

@@ -19,6 +19,7 @@ from daemon.simulate import start_simulators
 from drivers.errors import ConfigError
 from drivers.escpos.simulator import EscposSimulator
 from drivers.registry import DriverRegistry
+from drivers.toledo.simulator import ToledoPrixSimulator
 from tests.conftest import EventStream, RunningDaemon, StartDaemon, until
 
 pytestmark = pytest.mark.timeout(90)
@@ -102,18 +103,20 @@ async def test_simulate_all_runs_every_simulatable_driver_and_each_kind_round_tr
     assert drawer["transport"] == {"type": "printer", "device": printer["id"]}
 
     stream = await handle.events("topics=scanner.scan,scale.weight,printer.job,drawer.status")
-    for device in by_kind["scanner"]:
-        await scan_round_trip(handle, stream, device)
-    for device in by_kind["scale"]:
-        await weigh_round_trip(handle, stream, device)
-    for device in by_kind["display"]:
-        await display_round_trip(handle, device)
-    for device in by_kind["printer"]:
+    for device_id in by_kind["scanner"]:
+        await scan_round_trip(handle, stream, device_id)
+    for device_id in by_kind["scale"]:
+        await weigh_round_trip(handle, stream, device_id)
+    for device_id in by_kind["display"]:
+        await display_round_trip(handle, device_id)
+    for device_id in by_kind["printer"]:
         # Not the default set's printer model: the driver's default profile, which the simulator plays too.
-        assert handle.daemon.simulators[device].profile.name == "TM-T20II"  # type: ignore[attr-defined]
-        await print_round_trip(handle, stream, device)
-    for device in by_kind["drawer"]:
-        await drawer_round_trip(handle, stream, device)
+        simulator = handle.daemon.simulators[device_id]
+        assert isinstance(simulator, EscposSimulator)
+        assert simulator.profile.name == "TM-T20II"
+        await print_round_trip(handle, stream, device_id)
+    for device_id in by_kind["drawer"]:
+        await drawer_round_trip(handle, stream, device_id)
 
 
 TILL = """
@@ -180,7 +183,9 @@ async def test_selected_till_gets_its_ids_options_and_peers(start_daemon: StartD
     assert kitchen.drawer_pin == 5
     drawer = (await handle.get("/api/v1/devices/drawer-1")).body["device"]
     assert drawer["status"]["opened"] is False  # pin 3 reads high: closed, for a drawer wired low-when-open
-    assert simulators["scale-2"].reply_protocol == "A"  # type: ignore[attr-defined]
+    prix = simulators["scale-2"]
+    assert isinstance(prix, ToledoPrixSimulator)
+    assert prix.reply_protocol == "A"
     assert simulators["scanner-2"].output()["layout"].startswith("de")
 
     stream = await handle.events("topics=scanner.scan,scale.weight,printer.job,drawer.status")

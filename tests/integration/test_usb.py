@@ -293,7 +293,7 @@ async def test_unplugged_usb_printer_holds_jobs_and_prints_them_once_after_replu
     await simulator.control({"action": "unplug"})  # power cut: the device leaves the bus
     offline = await events.next("device.state", "usb-printer", lambda d: d["state"] == "offline")
     assert "No such device" in offline["data"]["reason"]
-    ids = []
+    ids: list[str] = []
     for number in (1, 2):
         response = await handle.post("/api/v1/printers/usb-printer/jobs", raw_job(f"HELD {number}"))
         assert response.status == 202
@@ -311,7 +311,11 @@ async def test_unplugged_usb_printer_holds_jobs_and_prints_them_once_after_replu
     assert device.attachment.address != first_address
     await handle.wait_state(events, "usb-printer", "ready")
     for job_id in ids:
-        await events.next("printer.job", where=lambda j, job_id=job_id: j["id"] == job_id and j["state"] == "done")
+
+        def done(j: dict[str, Any], job_id: str = job_id) -> bool:
+            return bool(j["id"] == job_id and j["state"] == "done")
+
+        await events.next("printer.job", where=done)
     assert [line for line in simulator.paper_out.lines if line.startswith("HELD")] == ["HELD 1", "HELD 2"]
     for job_id in ids:
         job = (await handle.get(f"/api/v1/jobs/{job_id}")).body["job"]

@@ -1,0 +1,49 @@
+"""A client acts on a job while the print worker is preparing it (off the event loop): the journal decides.
+
+The worker takes the head job, then awaits its CPU work on the print service's render thread before it marks
+the job ``sending``. These tests park that thread on purpose (a task that waits for an event, queued on the
+same single-thread pool), so the client's request lands in exactly that window every time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from tests.conftest import RunningDaemon, until
+from tests.integration.test_printing import job_states, jobs_state_after_cover, printed_lines, raw_job
+
+
+async def park_render_thread(handle: RunningDaemon) -> tuple[threading.Event, asyncio.Future[bool]]:
+    """Occupy the render thread until the returned event is set."""
+    release = threading.Event()
+    parked = asyncio.ensure_future(handle.daemon.printing._off_loop(release.wait, 30.0))
+    return release, parked
+
+
+async def test_a_job_cancelled_while_being_prepared_is_not_printed_and_the_queue_goes_on(
+    sim_daemon: RunningDaemon,
+) -> None:
+    jobs = await sim_daemon.events("topics=printer.job")
+    await sim_daemon.sim("printer-1", action="fault", cover="open")
+    await jobs_state_after_cover(sim_daemon)
+    doomed = (await sim_daemon.post("/api/v1/printers/printer-1/jobs", raw_job("DOOMED"))).body["job"]
+    await jobs.next("printer.job", where=lambda j: j["id"] == doomed["id"] and j["state"] == "held")
+    release, parked = await park_render_thread(sim_daemon)
+    pool = sim_daemon.daemon.printing._cpu_pool
+    await sim_daemon.sim("printer-1", action="fault", cover="closed")
+    # The worker took the job and waits behind the parked task for its drawer-kick scan.
+    await until(lambda: pool._work_queue.qsize() == 1)
+    cancelled = await sim_daemon.request("DELETE", f"/api/v1/jobs/{doomed['id']}")
+    assert (cancelled.status, cancelled.body["job"]["state"]) == (200, "cancelled")
+    release.set()
+    assert await parked
+    # The worker noticed, did not send it, and is alive: the next job prints.
+    after = (await sim_daemon.post("/api/v1/printers/printer-1/jobs", raw_job("AFTER"))).body["job"]
+    await job_states(jobs, after["id"], "done")
+    lines = await printed_lines(sim_daemon)
+    assert "AFTER" in lines
+    assert "DOOMED" not in lines
+    final = await sim_daemon.get(f"/api/v1/jobs/{doomed['id']}")
+    assert final.body["job"]["state"] == "cancelled"
+    assert not [e for e in jobs.seen if e["data"]["id"] == doomed["id"] and e["data"]["state"] == "sending"]
