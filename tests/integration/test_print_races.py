@@ -8,9 +8,11 @@ same single-thread pool), so the client's request lands in exactly that window e
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
+from pathlib import Path
 
-from tests.conftest import RunningDaemon, until
+from tests.conftest import RunningDaemon, StartDaemon, stop, until, wait_all_ready
 from tests.integration.test_printing import job_states, jobs_state_after_cover, printed_lines, raw_job
 
 
@@ -47,3 +49,43 @@ async def test_a_job_cancelled_while_being_prepared_is_not_printed_and_the_queue
     final = await sim_daemon.get(f"/api/v1/jobs/{doomed['id']}")
     assert final.body["job"]["state"] == "cancelled"
     assert not [e for e in jobs.seen if e["data"]["id"] == doomed["id"] and e["data"]["state"] == "sending"]
+
+
+async def test_a_job_released_while_another_is_being_prepared_prints_once_and_so_does_the_other(
+    start_daemon: StartDaemon, tmp_path: Path
+) -> None:
+    config = '[printing]\nuncertain_policy = "hold"\n'
+    state = tmp_path / "state"
+    await stop(await start_daemon(config, state_dir=state))
+    with sqlite3.connect(state / "jobs.db") as db:  # what a crash between "sending" and "done" leaves
+        db.execute(
+            "INSERT INTO jobs (id, printer, state, kind, payload, client, request_hash, created, updated)"
+            " VALUES ('maybe1', 'printer-1', 'sending', 'raw', ?, 'admin', 'x', 0, 0)",
+            (b"\x1b@MAYBE PRINTED\n\x1dV\x00",),
+        )
+    handle = await start_daemon(config, state_dir=state)
+    await wait_all_ready(handle)
+    jobs = await handle.events("topics=printer.job")
+    await handle.sim("printer-1", action="fault", cover="open")
+    await jobs_state_after_cover(handle)
+    sale = (await handle.post("/api/v1/printers/printer-1/jobs", raw_job("SALE 7"))).body["job"]
+    await jobs.next("printer.job", where=lambda j: j["id"] == sale["id"] and j["state"] == "held")
+    release, parked = await park_render_thread(handle)
+    pool = handle.daemon.printing._cpu_pool
+    await handle.sim("printer-1", action="fault", cover="closed")
+    await until(lambda: pool._work_queue.qsize() == 1)  # the worker is preparing SALE 7
+    released = await handle.post("/api/v1/jobs/maybe1/release")
+    assert released.status == 200, released.body
+    again = await handle.post("/api/v1/jobs/maybe1/release")
+    assert (again.status, again.body["code"]) == (409, "job_not_cancellable")
+    release.set()
+    assert await parked
+    pending = {sale["id"], "maybe1"}
+    while pending:  # one reader for both: either may finish first
+        done = await jobs.next("printer.job", where=lambda j: j["id"] in pending and j["state"] == "done")
+        pending.discard(done["data"]["id"])
+    lines = [line for line in await printed_lines(handle) if line]
+    assert lines.count("SALE 7") == 1, lines
+    assert lines.count("MAYBE PRINTED") == 1, lines
+    # The released job went first, as a release is meant to.
+    assert lines.index("MAYBE PRINTED") < lines.index("SALE 7"), lines
