@@ -261,26 +261,38 @@ class Server:
 
 
 def start_posd(
-    workdir: Path, pty_path: str, name: str = "posd", timeout: float = 30.0, profile_out: Path | None = None
+    workdir: Path,
+    pty_path: str,
+    name: str = "posd",
+    timeout: float = 30.0,
+    profile_out: Path | None = None,
+    *,
+    extra_devices: Mapping[str, str] | None = None,
+    source: Path | None = None,
 ) -> Server:
     """Start the real daemon with one serial scanner on ``pty_path``; wait for "ready on" and the device.
 
     With ``profile_out`` the daemon runs under cProfile (``python -m cProfile -o FILE -m daemon``); the
-    profile is written when it exits on SIGTERM.
+    profile is written when it exits on SIGTERM. ``extra_devices`` (id → its ``[[devices]]`` table) are
+    configured too and waited for; ``source`` runs the daemon from another checkout (``PYTHONPATH``).
     """
     config = workdir / f"{name}.toml"
     state = workdir / f"{name}-state"
-    write_scanner_config(config, pty_path)
+    write_scanner_config(config, pty_path, extra="".join((extra_devices or {}).values()))
     command = [posd_executable()]
     if profile_out is not None:
         command = [PYTHON, "-m", "cProfile", "-o", str(profile_out), "-m", "daemon"]
     argv = [*command, "serve", "--config", str(config), "--state-dir", str(state), "--port", "0"]
-    child = Child(name, argv, workdir / f"{name}.stderr.log")
+    env = clean_env()
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
+    child = Child(name, argv, workdir / f"{name}.stderr.log", env=env)
     try:
         match, _ = child.wait_line(READY_RE, timeout)
         port = int(match.group(1))
         token = (state / "admin.token").read_text("utf-8").strip()
-        wait_device_ready(port, token, DEVICE_ID, timeout)
+        for device_id in [DEVICE_ID, *(extra_devices or {})]:
+            wait_device_ready(port, token, device_id, timeout)
     except BaseException:
         child.stop()
         raise

@@ -12,6 +12,7 @@ Prints ``floor ready on http://127.0.0.1:PORT`` when listening; runs until SIGTE
 
 from __future__ import annotations
 
+import abc
 import argparse
 import asyncio
 import contextlib
@@ -28,7 +29,7 @@ from aiohttp import WSMsgType, web
 DEVICE_ID = "scanner-1"
 
 
-class Floor:
+class Floor(abc.ABC):
     """What every floor does: read the pty in a reader callback, broadcast payloads from one task, and
     serve the WebSocket (first message read and ignored, then hello). Subclasses cut the bytes into events."""
 
@@ -39,9 +40,9 @@ class Floor:
         self.seq = 0
         self.tasks: set[asyncio.Task[None]] = set()
 
+    @abc.abstractmethod
     def payloads(self, data: bytes) -> list[str]:
         """The events in ``data`` (plus what ``self.buffer`` held), as JSON text."""
-        raise NotImplementedError
 
     def event(self, topic: str, device: str, data: dict[str, object]) -> str:
         self.seq += 1

@@ -45,29 +45,23 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
-    DEVICE_ID,
     KIND_END,
     KIND_SCAN,
     KIND_WARMUP,
-    READY_RE,
     BenchError,
-    Child,
     Pty,
     Server,
     Summary,
-    clean_env,
     collect_results,
     first_deliveries,
     machine_note,
     make_label,
-    posd_executable,
     print_table,
     ratio,
     save_json,
     start_clients,
+    start_posd,
     stop_all,
-    wait_device_ready,
-    write_scanner_config,
 )
 from print_latency import Sink
 from render_receipt import document_json, logo_png
@@ -96,31 +90,13 @@ def job_bodies(kind: str) -> Callable[[int], dict[str, Any]]:
     return lambda n: {"raw": base64.b64encode(make(n)).decode()}
 
 
-def start_daemon(workdir: Path, pty_path: str, sink_port: int, posd_src: Path | None) -> Server:
-    config = workdir / "posd.toml"
-    state = workdir / "state"
-    printer = (
+def printer_table(sink_port: int) -> str:
+    return (
         "[[devices]]\n"
         f'id = "{PRINTER_ID}"\n'
         'driver = "escpos"\n'
         f'transport = {{ type = "tcp", host = "127.0.0.1", port = {sink_port} }}\n'
     )
-    write_scanner_config(config, pty_path, extra=printer)
-    env = clean_env()
-    if posd_src is not None:
-        env["PYTHONPATH"] = str(posd_src)
-    argv = [posd_executable(), "serve", "--config", str(config), "--state-dir", str(state), "--port", "0"]
-    child = Child("posd", argv, workdir / "posd.stderr.log", env=env)
-    try:
-        match, _ = child.wait_line(READY_RE, 30.0)
-        port = int(match.group(1))
-        token = (state / "admin.token").read_text("utf-8").strip()
-        wait_device_ready(port, token, DEVICE_ID, 30.0)
-        wait_device_ready(port, token, PRINTER_ID, 30.0)
-    except BaseException:
-        child.stop()
-        raise
-    return Server(child, port, token)
 
 
 class Printing:
@@ -203,7 +179,9 @@ def main() -> int:
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="posd-bench-") as tmp:
         workdir = Path(tmp)
-        server = start_daemon(workdir, pty.path, sink.port, args.posd_src)
+        server = start_posd(
+            workdir, pty.path, extra_devices={PRINTER_ID: printer_table(sink.port)}, source=args.posd_src
+        )
         try:
             number = 1
             for kind in args.kinds:

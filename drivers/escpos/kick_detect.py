@@ -37,8 +37,11 @@ _KICK_BYTES = re.compile(rb"\x1bp[\x00\x01\x30\x31]|\x10\x14\x01[\x00\x01]")
 
 def find_drawer_kicks(data: bytes) -> list[DrawerPulse]:
     """The drawer pulses in ``data`` as the ESC/POS model parses it, in order."""
-    if not contains_kick_bytes(data):
-        return []  # every kick the model parses is one of those byte sequences: no need to parse
+    # Every kick the model parses is one of the searched byte sequences: without them there is nothing to parse.
+    return _parse_kicks(data) if contains_kick_bytes(data) else []
+
+
+def _parse_kicks(data: bytes) -> list[DrawerPulse]:
     return [action for action in EscposInterpreter(draw=False).feed(data) if isinstance(action, DrawerPulse)]
 
 
@@ -60,7 +63,8 @@ class DrawerKickScan:
 
 
 def scan_for_drawer_kicks(data: bytes) -> DrawerKickScan:
-    return DrawerKickScan(pulses=tuple(find_drawer_kicks(data)), suspect=contains_kick_bytes(data))
+    suspect = contains_kick_bytes(data)
+    return DrawerKickScan(pulses=tuple(_parse_kicks(data)) if suspect else (), suspect=suspect)
 
 
 def describe_drawer_kicks(data: bytes) -> str | None:

@@ -44,6 +44,7 @@ import jsonschema_rs
 import pytest
 import requests
 import schemathesis
+import websockets.sync.client
 from requests.structures import CaseInsensitiveDict
 from schemathesis import AuthContext, Case, CheckContext, CheckFunction, Response
 
@@ -597,13 +598,27 @@ def test_job_workflows(served_daemon: ServedDaemon, paper: str) -> None:
 
 
 def _wait_until_settled(daemon: ServedDaemon) -> None:
-    """Every job the run saw ends done or cancelled (each answer on the way held to JobModel)."""
+    """Every job the run saw ends done or cancelled: its ``printer.job`` events, replayed from the start of the
+    ring and then live, until each one's latest state is final; that state is then held to JobModel."""
+    url = daemon.url.replace("http://", "ws://", 1) + "/api/v1/events?since=0&topics=printer.job"
+    latest: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + SETTLE_TIMEOUT_S
-    while pending := [job_id for job_id, job in JOB_MODEL.jobs.items() if job["state"] not in TERMINAL]:
-        assert time.monotonic() < deadline, f"still not printed: {[JOB_MODEL.jobs[job] for job in pending]}"
-        time.sleep(0.1)
-        for job_id in pending:
-            answer = _request(daemon, "GET", f"/api/v1/jobs/{job_id}")
-            assert answer.status_code == 200, answer.text
-            JOB_MODEL.seen(answer.json()["job"])
+    with websockets.sync.client.connect(url, open_timeout=10) as events:
+        events.send(json.dumps({"type": "auth", "token": daemon.token}))
+        assert json.loads(events.recv(timeout=10))["type"] == "hello"
+        while pending := [
+            job_id for job_id, job in JOB_MODEL.jobs.items() if latest.get(job_id, job)["state"] not in TERMINAL
+        ]:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"still not printed: {[latest.get(job, JOB_MODEL.jobs[job]) for job in pending]}"
+            try:
+                message = json.loads(events.recv(timeout=remaining))
+            except TimeoutError:
+                continue
+            assert message.get("type") != "gap", f"the event ring no longer holds this run's jobs: {message}"
+            if message.get("topic") == "printer.job":
+                latest[message["data"]["id"]] = message["data"]
+    for job_id, job in latest.items():
+        if job_id in JOB_MODEL.jobs:
+            JOB_MODEL.seen(job)
     assert {job["state"] for job in JOB_MODEL.jobs.values()} <= {"done", "cancelled"}

@@ -8,34 +8,44 @@ same single-thread pool), so the client's request lands in exactly that window e
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
-from tests.conftest import RunningDaemon, StartDaemon, stop, until, wait_all_ready
-from tests.integration.test_printing import job_states, jobs_state_after_cover, printed_lines, raw_job
+from tests.conftest import EventStream, RunningDaemon, StartDaemon, stop, until, wait_all_ready
+from tests.integration.test_printing import (
+    job_states,
+    jobs_state_after_cover,
+    printed_lines,
+    raw_job,
+    write_interrupted_job,
+)
 
 
-async def park_render_thread(handle: RunningDaemon) -> tuple[threading.Event, asyncio.Future[bool]]:
-    """Occupy the render thread until the returned event is set."""
+async def catch_worker_preparing(
+    handle: RunningDaemon, jobs: EventStream, text: str
+) -> tuple[dict[str, Any], threading.Event, asyncio.Future[bool]]:
+    """Submit a raw job and stop the worker while it prepares it: the job waits (held, cover open) while the
+    render thread is parked on an event; then the cover closes and the worker takes the job and queues its
+    drawer-kick scan behind the parked task. Returns the job, the event that lets the thread go, and the
+    parked task."""
+    await handle.sim("printer-1", action="fault", cover="open")
+    await jobs_state_after_cover(handle)
+    job: dict[str, Any] = (await handle.post("/api/v1/printers/printer-1/jobs", raw_job(text))).body["job"]
+    await jobs.next("printer.job", where=lambda j: j["id"] == job["id"] and j["state"] == "held")
     release = threading.Event()
-    parked = asyncio.ensure_future(handle.daemon.printing._off_loop(release.wait, 30.0))
-    return release, parked
+    printing = handle.daemon.printing
+    parked = asyncio.ensure_future(printing._off_loop(release.wait, 30.0))
+    await handle.sim("printer-1", action="fault", cover="closed")
+    await until(lambda: printing._cpu_pool._work_queue.qsize() == 1)
+    return job, release, parked
 
 
 async def test_a_job_cancelled_while_being_prepared_is_not_printed_and_the_queue_goes_on(
     sim_daemon: RunningDaemon,
 ) -> None:
     jobs = await sim_daemon.events("topics=printer.job")
-    await sim_daemon.sim("printer-1", action="fault", cover="open")
-    await jobs_state_after_cover(sim_daemon)
-    doomed = (await sim_daemon.post("/api/v1/printers/printer-1/jobs", raw_job("DOOMED"))).body["job"]
-    await jobs.next("printer.job", where=lambda j: j["id"] == doomed["id"] and j["state"] == "held")
-    release, parked = await park_render_thread(sim_daemon)
-    pool = sim_daemon.daemon.printing._cpu_pool
-    await sim_daemon.sim("printer-1", action="fault", cover="closed")
-    # The worker took the job and waits behind the parked task for its drawer-kick scan.
-    await until(lambda: pool._work_queue.qsize() == 1)
+    doomed, release, parked = await catch_worker_preparing(sim_daemon, jobs, "DOOMED")
     cancelled = await sim_daemon.request("DELETE", f"/api/v1/jobs/{doomed['id']}")
     assert (cancelled.status, cancelled.body["job"]["state"]) == (200, "cancelled")
     release.set()
@@ -57,23 +67,11 @@ async def test_a_job_released_while_another_is_being_prepared_prints_once_and_so
     config = '[printing]\nuncertain_policy = "hold"\n'
     state = tmp_path / "state"
     await stop(await start_daemon(config, state_dir=state))
-    with sqlite3.connect(state / "jobs.db") as db:  # what a crash between "sending" and "done" leaves
-        db.execute(
-            "INSERT INTO jobs (id, printer, state, kind, payload, client, request_hash, created, updated)"
-            " VALUES ('maybe1', 'printer-1', 'sending', 'raw', ?, 'admin', 'x', 0, 0)",
-            (b"\x1b@MAYBE PRINTED\n\x1dV\x00",),
-        )
+    write_interrupted_job(state, "maybe1", b"\x1b@MAYBE PRINTED\n\x1dV\x00")
     handle = await start_daemon(config, state_dir=state)
     await wait_all_ready(handle)
     jobs = await handle.events("topics=printer.job")
-    await handle.sim("printer-1", action="fault", cover="open")
-    await jobs_state_after_cover(handle)
-    sale = (await handle.post("/api/v1/printers/printer-1/jobs", raw_job("SALE 7"))).body["job"]
-    await jobs.next("printer.job", where=lambda j: j["id"] == sale["id"] and j["state"] == "held")
-    release, parked = await park_render_thread(handle)
-    pool = handle.daemon.printing._cpu_pool
-    await handle.sim("printer-1", action="fault", cover="closed")
-    await until(lambda: pool._work_queue.qsize() == 1)  # the worker is preparing SALE 7
+    sale, release, parked = await catch_worker_preparing(handle, jobs, "SALE 7")
     released = await handle.post("/api/v1/jobs/maybe1/release")
     assert released.status == 200, released.body
     again = await handle.post("/api/v1/jobs/maybe1/release")

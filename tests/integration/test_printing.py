@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import sqlite3
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from tests.conftest import EventStream, RunningDaemon, StartDaemon, stop, wait_all_ready
@@ -22,6 +23,16 @@ async def job_states(stream: EventStream, job_id: str, final: str) -> list[str]:
         event = await stream.next("printer.job", where=lambda j: j["id"] == job_id)
         states.append(event["data"]["state"])
     return states
+
+
+def write_interrupted_job(state: Path, job_id: str, payload: bytes) -> None:
+    """What a crash between "sending" and "done" leaves in the journal, written the way the journal writes it."""
+    with sqlite3.connect(state / "jobs.db") as db:
+        db.execute(
+            "INSERT INTO jobs (id, printer, state, kind, payload, client, request_hash, created, updated)"
+            " VALUES (?, 'printer-1', 'sending', 'raw', ?, 'admin', 'x', 0, 0)",
+            (job_id, payload),
+        )
 
 
 async def printed_lines(handle: RunningDaemon) -> list[str]:
@@ -169,14 +180,7 @@ async def test_interrupted_job_is_reprinted_marked_copy_after_restart(start_daem
     first = await start_daemon(state_dir=state)
     await wait_all_ready(first)
     await stop(first)
-    # What a crash between "sending" and "done" leaves behind, written the way the journal writes it.
-    with sqlite3.connect(state / "jobs.db") as db:
-        payload = b"\x1b@INTERRUPTED\n" + CUT
-        db.execute(
-            "INSERT INTO jobs (id, printer, state, kind, payload, client, request_hash, created, updated)"
-            " VALUES ('abc', 'printer-1', 'sending', 'raw', ?, 'admin', 'x', 0, 0)",
-            (payload,),
-        )
+    write_interrupted_job(state, "abc", b"\x1b@INTERRUPTED\n" + CUT)
     second = await start_daemon(state_dir=state)
     jobs = await second.events("since=0&topics=printer.job")
     done = await jobs.next("printer.job", where=lambda j: j["id"] == "abc" and j["state"] == "done")
@@ -190,12 +194,7 @@ async def test_hold_policy_keeps_uncertain_jobs_for_the_operator(start_daemon: S
     state = tmp_path / "state"
     first = await start_daemon('[printing]\nuncertain_policy = "hold"\n', state_dir=state)
     await stop(first)
-    with sqlite3.connect(state / "jobs.db") as db:
-        db.execute(
-            "INSERT INTO jobs (id, printer, state, kind, payload, client, request_hash, created, updated)"
-            " VALUES ('held1', 'printer-1', 'sending', 'raw', ?, 'admin', 'x', 0, 0)",
-            (b"\x1b@MAYBE PRINTED\n" + CUT,),
-        )
+    write_interrupted_job(state, "held1", b"\x1b@MAYBE PRINTED\n" + CUT)
     second = await start_daemon('[printing]\nuncertain_policy = "hold"\n', state_dir=state)
     await wait_all_ready(second)
     job = (await second.get("/api/v1/jobs/held1")).body["job"]
